@@ -1,0 +1,1 @@
+"""Containers: NetChain and NetGraph, layers whose forward is the composition of their members."""

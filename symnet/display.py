@@ -1,0 +1,149 @@
+"""How a net shows itself: a text panel (``repr``), HTML for notebooks, and NetInformation."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from collections import Counter
+from typing import Any
+
+from .containers.base import Container, key_text
+from .errors import NetError, closest
+from .layers.base import Layer
+
+
+def _hyperparameters(layer: Layer) -> str:
+    skip = {"input", "output", "arrays", "types", "layers", "ports", "edges", "arity"}
+    parts = []
+    for f in dataclasses.fields(layer):
+        if f.name in skip:
+            continue
+        value = getattr(layer, f.name)
+        if f.default is not dataclasses.MISSING and value == f.default and f.name not in ("size", "function"):
+            continue
+        parts.append(repr(value) if not f.kw_only else f"{f.name}={value!r}")
+    return ", ".join(parts)
+
+
+def _parameter_count(layer: Layer) -> int | None:
+    if isinstance(layer, Container):
+        counts = [_parameter_count(m) for m in layer.layers.values()]
+        return None if any(c is None for c in counts) else sum(counts)  # type: ignore[misc]
+    total = 0
+    for name in layer.array_names():
+        size = layer.types[name].size()  # type: ignore[index]
+        if size is None:
+            return None
+        total += size
+    return total
+
+
+def _coder_text(coder: Any) -> str:
+    return repr(coder).split("\n")[0]
+
+
+def _port_lines(layer: Layer, ports: tuple[str, ...], indent: str) -> list[str]:
+    coders = layer.coders()
+    lines = []
+    for port in ports:
+        text = layer.types[port].describe()  # type: ignore[index]
+        if port in coders:
+            text += f"  ← {_coder_text(coders[port])}" if port in layer.input_ports() else f"  → {_coder_text(coders[port])}"
+        lines.append(f"{indent}{port:<10} {text}")
+    return lines
+
+
+def layer_repr(layer: Layer) -> str:
+    """A text panel like the Wolfram net display: ports, layers, output shapes, arrays."""
+    state = "initialized" if layer.initialized else "uninitialized"
+    count = _parameter_count(layer)
+    params = "" if count is None else f", {count:,} parameters"
+    if not isinstance(layer, Container):
+        head = f"{layer.kind}({_hyperparameters(layer)})  <{state}{params}>"
+        lines = [head]
+        lines += _port_lines(layer, layer.input_ports(), "  ")
+        lines += _port_lines(layer, layer.output_ports(), "  ")
+        for name in layer.array_names():
+            lines.append(f"  {name:<10} array {layer.types[name].shape_str()}")  # type: ignore[index]
+        return "\n".join(lines)
+    lines = [f"{layer.kind}  <{len(layer.layers)} layers, {state}{params}>"]
+    lines += _port_lines(layer, layer.input_ports(), "  ")
+    width = max(len(key_text(k)) for k in layer.layers)
+    for key, member in layer.layers.items():
+        outputs = member.output_ports()
+        shape = member.types[outputs[0]].describe() if outputs else ""  # type: ignore[index]
+        member_count = _parameter_count(member)
+        mark = "" if member.initialized else "  (uninitialized)"
+        detail = f"  [{member_count:,} params]" if member_count else ""
+        name = member.kind if not isinstance(member, Container) else f"{member.kind}({len(member.layers)} layers)"
+        if not isinstance(member, Container):
+            name = f"{member.kind}({_hyperparameters(member)})"
+        lines.append(f"  {key_text(key):<{width}}  {name:<36} {shape}{detail}{mark}")
+    lines += _port_lines(layer, layer.output_ports(), "  ")
+    return "\n".join(lines)
+
+
+def net_html(layer: Layer) -> str:
+    """The display panel as an HTML table for notebooks."""
+    rows = "".join(f"<tr><td><code>{html.escape(line)}</code></td></tr>" for line in layer_repr(layer).split("\n"))
+    return f"<table style='font-family:monospace;border:1px solid #ccc'>{rows}</table>"
+
+
+def _leaves(layer: Layer, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Layer]]:
+    if isinstance(layer, Container):
+        return [item for key, member in layer.layers.items() for item in _leaves(member, (*path, key))]
+    return [(path, layer)]
+
+
+def _arrays(net: Layer) -> dict[tuple[str, ...], Any]:
+    return {(*path, name): layer for path, layer in _leaves(net) for name in layer.array_names()}
+
+
+def _information(net: Layer, prop: str) -> Any:
+    leaves = _leaves(net)
+    if prop == "Layers":
+        return {path: layer for path, layer in leaves}
+    if prop == "LayersCount":
+        return len(leaves)
+    if prop == "LayerTypeCounts":
+        return dict(Counter(layer.kind for _, layer in leaves))
+    if prop == "InputPorts":
+        return {p: net.types[p] for p in net.input_ports()}  # type: ignore[index]
+    if prop == "OutputPorts":
+        return {p: net.types[p] for p in net.output_ports()}  # type: ignore[index]
+    if prop == "Arrays":
+        return {(*path, name): (None if layer.arrays[name] is None else layer.arrays[name].detach().cpu().numpy()) for path, layer in leaves for name in layer.array_names()}
+    if prop == "ArraysDimensions":
+        return {(*path, name): layer.types[name].dims for path, layer in leaves for name in layer.array_names()}  # type: ignore[index]
+    if prop == "ArraysElementCounts":
+        return {(*path, name): layer.types[name].size() for path, layer in leaves for name in layer.array_names()}  # type: ignore[index]
+    if prop == "ArraysTotalElementCount":
+        counts = _information(net, "ArraysElementCounts").values()
+        return None if any(c is None for c in counts) else sum(counts)
+    if prop == "ArraysTotalSize":
+        total = _information(net, "ArraysTotalElementCount")
+        return None if total is None else total * 4
+    if prop == "SummaryGraphic":
+        from .graphics import summary_graphic
+
+        return summary_graphic(net)
+    raise NetError(f'NetInformation: unknown property "{prop}"; the properties are {", ".join(PROPERTIES)}.{closest(prop, PROPERTIES)}')
+
+
+PROPERTIES = ("Layers", "LayersCount", "LayerTypeCounts", "Arrays", "ArraysDimensions", "ArraysElementCounts", "ArraysTotalElementCount", "ArraysTotalSize", "InputPorts", "OutputPorts", "SummaryGraphic")
+
+
+def NetInformation(net: Layer, prop: str | list[str] | None = None) -> Any:
+    """A property of a net, a dict of several, or (with no property) all cheap ones.
+
+    >>> net = NetChain([LinearLayer(30), "Tanh", LinearLayer(3)], input=2)
+    >>> NetInformation(net, "ArraysTotalElementCount")
+    183
+    >>> NetInformation(net, "LayerTypeCounts")
+    {'LinearLayer': 2, 'ElementwiseLayer': 1}
+    """
+    if prop is None:
+        return {p: _information(net, p) for p in PROPERTIES if p not in ("SummaryGraphic", "Arrays")}
+    if isinstance(prop, list):
+        return {p: _information(net, p) for p in prop}
+    return _information(net, prop)

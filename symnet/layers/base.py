@@ -1,0 +1,231 @@
+"""The layer protocol shared by every layer and container.
+
+A layer is a frozen dataclass of hyperparameters. Its common keyword fields are ``input`` and
+``output`` (port specifications: a shape, a TensorType, or a NetEncoder/NetDecoder), ``arrays``
+(name → tensor, ``None`` until initialized) and ``types`` (the inferred type of every port and
+array; computed at construction). A subclass declares, as pure functions:
+
+- ``input_ports()`` / ``output_ports()``: port names (most layers: "Input" → "Output");
+- ``array_names()``: the arrays it learns; ``state_array_names()``: arrays updated by
+  training but not by gradients (a batch norm's moving statistics);
+- ``infer(types) → types``: refine the types of ports and arrays from whatever is known, in
+  either direction, raising ``ShapeError`` on a conflict;
+- ``forward(arrays, *inputs, training) → output(s)``: torch functions on batched tensors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from ..errors import NetError, ShapeError, closest
+from ..types import UNKNOWN, TensorType
+
+MAX_INFERENCE_ROUNDS = 100
+
+
+def port_type_of(spec: Any) -> TensorType:
+    """The TensorType a port specification fixes: a shape, a type, or a coder's own type."""
+    coder_type = getattr(spec, "port_type", None)
+    if isinstance(coder_type, TensorType):
+        return coder_type
+    return TensorType.parse(spec)
+
+
+def is_coder(spec: Any) -> bool:
+    return isinstance(getattr(spec, "port_type", None), TensorType)
+
+
+def as_array_tensor(name: str, value: Any) -> torch.Tensor | None:
+    """Arrays are held as detached float32 tensors (float64 stays float64)."""
+    if value is None:
+        return None
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach()
+    else:
+        try:
+            tensor = torch.as_tensor(np.asarray(value))
+        except (TypeError, ValueError) as error:
+            raise NetError(f'The array "{name}" must be numeric: {error}.') from None
+    if not tensor.is_floating_point():
+        tensor = tensor.to(torch.float32)
+    elif tensor.dtype not in (torch.float32, torch.float64):
+        tensor = tensor.to(torch.float32)
+    return tensor
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Layer:
+    """The base of every layer and container; see the module docstring for the protocol."""
+
+    input: Any = field(default=None, kw_only=True)
+    output: Any = field(default=None, kw_only=True)
+    arrays: Mapping[str, Any] = field(default_factory=dict, kw_only=True)
+    types: Mapping[str, TensorType] | None = field(default=None, kw_only=True)
+
+    #: whether the layer takes any number of inputs through ports Input1, Input2, …
+    variadic: ClassVar[bool] = False
+
+    # -- the protocol -------------------------------------------------------------------------
+    def input_ports(self) -> tuple[str, ...]:
+        return ("Input",)
+
+    def output_ports(self) -> tuple[str, ...]:
+        return ("Output",)
+
+    def array_names(self) -> tuple[str, ...]:
+        return ()
+
+    def state_array_names(self) -> tuple[str, ...]:
+        return ()
+
+    def validate(self) -> None:
+        """Check hyperparameters; raise NetError naming the bad one."""
+
+    def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
+        return types
+
+    def forward(self, arrays: Mapping[str, torch.Tensor], *inputs: torch.Tensor, training: bool = False) -> Any:
+        raise NotImplementedError
+
+    def init_array(self, name: str, shape: tuple[int, ...], method: str, generator: torch.Generator) -> torch.Tensor:
+        from ..initialize import default_init
+
+        return default_init(name, shape, method, generator)
+
+    # -- construction -------------------------------------------------------------------------
+    def __post_init__(self) -> None:
+        self.validate()
+        names = self.array_names()
+        unknown = [k for k in self.arrays if k not in names]
+        if unknown:
+            known = ", ".join(f'"{n}"' for n in names) or "none"
+            raise NetError(f'{self.kind} has no array "{unknown[0]}" (its arrays: {known}).{closest(unknown[0], names)}')
+        arrays = {name: as_array_tensor(name, self.arrays.get(name)) for name in names}
+        object.__setattr__(self, "arrays", arrays)
+        if self.types is None:
+            object.__setattr__(self, "types", self._initial_types())
+            object.__setattr__(self, "types", self.solve(dict(self.types), (self.kind,)))
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+    def port_specs(self) -> dict[str, Any]:
+        """User specifications of ports given at construction (``input=``, ``output=``, …)."""
+        specs: dict[str, Any] = {}
+        inputs = self.input_ports()
+        if self.input is not None:
+            if self.variadic and isinstance(self.input, list):
+                specs.update(zip(inputs, self.input))
+            elif self.variadic:
+                specs.update((port, self.input) for port in inputs)
+            else:
+                specs[inputs[0]] = self.input
+        if self.output is not None:
+            specs[self.output_ports()[0]] = self.output
+        return specs
+
+    def _initial_types(self) -> dict[str, TensorType]:
+        types = {p: UNKNOWN for p in (*self.input_ports(), *self.output_ports())}
+        for port, spec in self.port_specs().items():
+            types[port] = port_type_of(spec)
+        for name, tensor in self.arrays.items():
+            types[name] = UNKNOWN if tensor is None else TensorType(tuple(tensor.shape))
+        return types
+
+    def solve(self, types: dict[str, TensorType], path: tuple[str, ...]) -> dict[str, TensorType]:
+        """Run ``infer`` until nothing changes; errors name the layer's path."""
+        for _ in range(MAX_INFERENCE_ROUNDS):
+            try:
+                refined = self.infer(dict(types))
+                new = {k: types[k].unify(refined.get(k, types[k])) if k in types else refined[k] for k in refined}
+            except ShapeError as error:
+                raise ShapeError(f"{'/'.join(path)} ({self.kind}): {error}") from None
+            if new == types:
+                return new
+            types = new
+        return types
+
+    def refine(self, types: Mapping[str, TensorType], path: tuple[str, ...]) -> Layer:
+        """This layer with its port types narrowed by what its surroundings know."""
+        merged = dict(self.types)  # type: ignore[arg-type]
+        for port, t in types.items():
+            try:
+                merged[port] = merged[port].unify(t)
+            except ShapeError:
+                raise ShapeError(
+                    f'{"/".join(path)} ({self.kind}): port "{port}" has type {merged[port]} but is connected to {t}.'
+                ) from None
+        if merged == self.types:
+            return self
+        solved = self.solve(merged, path)
+        return dataclasses.replace(self, types=solved) if solved != self.types else self
+
+    # -- queries ------------------------------------------------------------------------------
+    def port_type(self, port: str) -> TensorType:
+        return self.types[port]  # type: ignore[index]
+
+    def coders(self) -> dict[str, Any]:
+        """Encoders and decoders attached to this layer's ports."""
+        return {port: spec for port, spec in self.port_specs().items() if is_coder(spec)}
+
+    @property
+    def initialized(self) -> bool:
+        return all(a is not None for a in self.arrays.values())
+
+    def array_shape(self, name: str) -> tuple[Any, ...] | None:
+        return self.types[name].dims  # type: ignore[index]
+
+    def with_arrays(self, arrays: Mapping[str, Any]) -> Layer:
+        """A copy whose named arrays are replaced (shapes are checked)."""
+        new = {**self.arrays, **arrays}
+        return dataclasses.replace(self, arrays=new, types=None)
+
+    # -- evaluation ---------------------------------------------------------------------------
+    def __call__(self, data: Any, port: Any = None, **options: Any) -> Any:
+        from ..engine import evaluate
+
+        return evaluate(self, data, port, **options)
+
+    def __repr__(self) -> str:
+        from ..display import layer_repr
+
+        return layer_repr(self)
+
+    def _repr_html_(self) -> str:
+        from ..display import net_html
+
+        return net_html(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    __hash__ = object.__hash__
+
+
+def same_type(types: dict[str, TensorType], a: str = "Input", b: str = "Output") -> dict[str, TensorType]:
+    """Infer ``a`` and ``b`` to have the same type (elementwise layers)."""
+    t = types[a].unify(types[b])
+    types[a] = t
+    types[b] = t
+    return types
+
+
+def require_rank(t: TensorType, ranks: tuple[int, ...], port: str, what: str) -> None:
+    if t.rank is not None and t.rank not in ranks:
+        wanted = " or ".join(str(r) for r in ranks)
+        raise ShapeError(f'port "{port}" needs a tensor of rank {wanted} ({what}) but received {t} of rank {t.rank}.')
+
+
+def option_value(kind: str, name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """Check that a string hyperparameter is one of ``allowed``; suggest the closest."""
+    if value not in allowed:
+        listed = ", ".join(f'"{a}"' for a in allowed)
+        raise NetError(f'{kind}: {name} {value!r} is not one of {listed}.{closest(str(value), allowed)}')
+    return value

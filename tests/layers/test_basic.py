@@ -1,0 +1,178 @@
+"""LinearLayer, ElementwiseLayer, ThreadingLayer, SoftmaxLayer, DropoutLayer, NetArrayLayer."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from symnet import (
+    DropoutLayer,
+    ElementwiseLayer,
+    ExpressionError,
+    LinearLayer,
+    NetArrayLayer,
+    NetError,
+    NetExtract,
+    NetInitialize,
+    ShapeError,
+    SoftmaxLayer,
+    ThreadingLayer,
+)
+from symnet.layers.basic import ACTIVATIONS
+from tests.harness import check_layer
+
+
+def test_linear_matches_torch():
+    check_layer(LinearLayer(3, input=4), lambda a, x: F.linear(x, a["Weights"], a["Biases"]))
+
+
+def test_linear_flattens_higher_rank_input_and_makes_tensor_output():
+    layer = LinearLayer((2, 3), input=(4, 5))
+    assert layer.types["Weights"].dims == (6, 20)
+    check_layer(layer, lambda a, x: F.linear(x.reshape(x.shape[0], -1), a["Weights"], a["Biases"]).reshape(-1, 2, 3))
+
+
+def test_linear_scalar_output_and_no_biases():
+    layer = LinearLayer((), input=3, biases=False)
+    assert layer.array_names() == ("Weights",)
+    check_layer(layer, lambda a, x: (x @ a["Weights"].T).reshape(-1))
+
+
+def test_linear_w_x_plus_b_by_hand():
+    layer = NetInitialize(LinearLayer(2, input=3))
+    data = np.array([2.0, 10.0, 3.0])
+    by_hand = NetExtract(layer, "Weights") @ data + NetExtract(layer, "Biases")
+    np.testing.assert_allclose(layer(data), by_hand, rtol=1e-5)
+
+
+def test_linear_infers_input_from_given_weights():
+    layer = LinearLayer(arrays={"Weights": np.ones((2, 5)), "Biases": np.zeros(2)})
+    assert layer.types["Input"].dims == (5,)
+    assert layer.types["Output"].dims == (2,)
+    assert layer(np.ones(5)).tolist() == [5.0, 5.0]
+
+
+def test_linear_bad_size():
+    with pytest.raises(NetError, match=r"LinearLayer: the size must be a positive int or a tuple of them, not -3"):
+        LinearLayer(-3)
+
+
+def test_linear_weights_conflict_with_size():
+    with pytest.raises(ShapeError, match=r"LinearLayer.*conflicts"):
+        LinearLayer(3, arrays={"Weights": np.ones((2, 5))})
+
+
+def test_unknown_array_name_suggests():
+    with pytest.raises(NetError, match=r'LinearLayer has no array "Weight" \(its arrays: "Weights", "Biases"\)\. Did you mean "Weights"\?'):
+        LinearLayer(3, arrays={"Weight": np.ones((3, 2))})
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_every_activation_matches_reference(name):
+    references = {
+        "Ramp": torch.relu, "ReLU": torch.relu, "Tanh": torch.tanh, "LogisticSigmoid": torch.sigmoid, "Sigmoid": torch.sigmoid,
+        "GELU": F.gelu, "ELU": F.elu, "SELU": torch.selu, "Swish": lambda x: x * torch.sigmoid(x), "SiLU": lambda x: x * torch.sigmoid(x),
+        "Softplus": lambda x: torch.log1p(torch.exp(x)), "Softsign": lambda x: x / (1 + x.abs()), "HardTanh": lambda x: x.clamp(-1, 1),
+        "HardSigmoid": lambda x: (x / 6 + 0.5).clamp(0, 1), "Mish": lambda x: x * torch.tanh(F.softplus(x)),
+        "Sin": torch.sin, "Cos": torch.cos, "Exp": torch.exp, "Log": torch.log, "Sqrt": torch.sqrt, "Abs": torch.abs,
+        "Square": lambda x: x * x, "Erf": torch.erf, "Identity": lambda x: x,
+    }
+    positive = name in ("Log", "Sqrt")
+    # Keep away from kinks (Ramp, Abs at 0; HardTanh at ±1) so finite differences are valid.
+    low, high = (0.5, 2.0) if positive else (0.1, 0.9)
+    check_layer(ElementwiseLayer(name, input=(2, 3)), lambda a, x: references[name](x), low=low, high=high)
+
+
+def test_elementwise_accepts_python_functions_and_lowercase():
+    assert ElementwiseLayer(np.tanh).function == "Tanh"
+    assert ElementwiseLayer(torch.relu).function == "Ramp"
+    assert ElementwiseLayer("relu").function == "ReLU"
+
+
+def test_elementwise_expression():
+    check_layer(ElementwiseLayer("x**2 + sin(x)", input=4), lambda a, x: x**2 + torch.sin(x))
+    check_layer(ElementwiseLayer("clip(2*x - 1, -0.5, 0.5) + exp(-x) * pi", input=4), lambda a, x: torch.clamp(2 * x - 1, -0.5, 0.5) + torch.exp(-x) * np.pi, gradcheck=False)
+
+
+def test_unknown_activation_suggests_closest():
+    with pytest.raises(NetError, match=r'ElementwiseLayer: unknown activation "Tahn"\. Did you mean "Tanh"\?'):
+        ElementwiseLayer("Tahn")
+
+
+def test_bad_expressions_name_the_token():
+    with pytest.raises(ExpressionError, match=r'Unknown function "sinn" in "sinn\(x\)"\. Did you mean "sin"\?'):
+        ElementwiseLayer("sinn(x)")
+    with pytest.raises(ExpressionError, match=r'Unknown variable "y" in "x \+ y": the variables are x\.'):
+        ElementwiseLayer("x + y")
+    with pytest.raises(ExpressionError, match=r'The token "x.__class__" is not allowed'):
+        ElementwiseLayer("x.__class__")
+    with pytest.raises(ExpressionError, match=r'The expression "x \+\* 2" cannot be parsed: unexpected "\*" at column 4'):
+        ElementwiseLayer("x +* 2")
+    with pytest.raises(ExpressionError, match=r'The operator "@" is not allowed'):
+        ElementwiseLayer("x @ x")
+    with pytest.raises(ExpressionError, match=r"The token 'a' is not a number"):
+        ElementwiseLayer("x + 'a'")
+
+
+def test_python_function_is_refused_with_advice():
+    with pytest.raises(NetError, match=r"is not a known activation.*expression string in x"):
+        ElementwiseLayer(lambda x: x)
+
+
+@pytest.mark.parametrize(
+    "function, reference",
+    [
+        ("Plus", lambda a, b: a + b),
+        ("Times", lambda a, b: a * b),
+        ("Subtract", lambda a, b: a - b),
+        ("Divide", lambda a, b: a / b),
+        ("Max", torch.maximum),
+        ("Min", torch.minimum),
+        ("x1 * x2 + sin(x1)", lambda a, b: a * b + torch.sin(a)),
+    ],
+)
+def test_threading(function, reference):
+    layer = ThreadingLayer(function, input=[(2, 3), (2, 3)])
+    check_layer(layer, lambda arrays, a, b: reference(a, b), low=0.5, high=1.5, gradcheck=function not in ("Max", "Min"))
+
+
+def test_threading_three_inputs_and_broadcasting():
+    layer = ThreadingLayer("Plus", input=[(2, 3), (3,), (2, 1)])
+    assert layer.types["Output"].dims == (2, 3)
+    check_layer(layer, lambda arrays, a, b, c: a + b[:, None, :] + c)
+
+
+def test_threading_bad_broadcast():
+    with pytest.raises(ShapeError, match=r"cannot be broadcast together"):
+        ThreadingLayer("Plus", input=[(2, 3), (4,)])
+
+
+def test_threading_unknown_function():
+    with pytest.raises(NetError, match=r'ThreadingLayer: unknown function "Tims"\. Did you mean "Times"\?'):
+        ThreadingLayer("Tims")
+
+
+def test_softmax_levels():
+    check_layer(SoftmaxLayer(input=5), lambda a, x: torch.softmax(x, -1))
+    check_layer(SoftmaxLayer(0, input=(3, 4)), lambda a, x: torch.softmax(x, 1))
+    with pytest.raises(ShapeError, match=r"level 2 is outside the input \(3, 4\) of rank 2"):
+        SoftmaxLayer(2, input=(3, 4))
+
+
+def test_dropout_only_in_training():
+    layer = DropoutLayer(0.5, input=1000)
+    (evaluated,) = check_layer(layer, lambda a, x: x, gradcheck=False)
+    torch.manual_seed(0)
+    (trained,) = check_layer(layer, None, training=True, gradcheck=False, low=1.0, high=1.0)
+    kept = trained != 0
+    assert 0.4 < kept.double().mean() < 0.6
+    assert torch.allclose(trained[kept], torch.tensor(2.0, dtype=torch.float64))
+    with pytest.raises(NetError, match=r"DropoutLayer: the probability must be in \[0, 1\), not 1\.5"):
+        DropoutLayer(1.5)
+
+
+def test_net_array_layer():
+    layer = NetArrayLayer((2, 3))
+    assert layer.types["Array"].dims == (2, 3)
+    initialized = NetInitialize(layer)
+    assert initialized(None).shape == (2, 3)
