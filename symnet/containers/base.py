@@ -30,7 +30,7 @@ def key_text(key: str) -> str:
 def to_layer(spec: Any) -> Layer:
     """Read the chain shorthand: an int is a LinearLayer, a name or known function an
     ElementwiseLayer, a list a nested NetChain."""
-    from ..layers.basic import LinearLayer, ElementwiseLayer, activation_name
+    from ..layers.basic import ElementwiseLayer, LinearLayer, activation_name
     from .chain import NetChain
 
     if isinstance(spec, Layer):

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import NetError, ShapeError, closest
-from ..types import TensorType, VARYING
+from ..types import VARYING, TensorType
 from .base import Layer, same_type
 from .expressions import compile_expression, expression_variables, parse_expression
 
