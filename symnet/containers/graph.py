@@ -4,7 +4,7 @@ Edges are tuples read left to right: ``(0, 1, 2)`` connects layer 0 to layer 1 a
 layer 2 (Wolfram's ``1 -> 2 -> 3``). An element is a layer index (negative counts from the
 end), a layer name, ``NetPort("Input")`` for a port of the graph, ``NetPort("layer", "Port")``
 for a particular port of a layer, or a list of those, all feeding the next element (Wolfram's
-``{1, 2} -> 3``). Several edges into a layer that takes any number of inputs (ThreadingLayer,
+``{1, 2} -> 3``; as a destination, the source feeds each of them). Several edges into a layer that takes any number of inputs (ThreadingLayer,
 CatenateLayer) fill its inputs in the order the edges are given. Inputs and outputs of layers
 left unconnected become the graph's ports.
 """
@@ -38,8 +38,6 @@ class NetGraph(Container):
     def _endpoints(self, element: Any, as_source: bool) -> list[Any]:
         """Resolve one element of an edge into (key or None, port or None) pairs."""
         if isinstance(element, list):
-            if not as_source:
-                raise GraphError(f"NetGraph: a list {element!r} can only be the source of an edge (several layers feeding one).")
             return [e for item in element for e in self._endpoints(item, True)]
         if isinstance(element, NetPort):
             if len(element.path) == 1:
@@ -55,7 +53,8 @@ class NetGraph(Container):
         except Exception:
             keys = list(self.layers)
             names = ", ".join(key_text(k) for k in keys)
-            raise GraphError(f"NetGraph: the edge names the layer {spec!r}, which does not exist; the layers are {names}.{closest(str(spec), keys)}") from None
+            shown = f'"{spec}"' if isinstance(spec, str) else repr(spec)
+            raise GraphError(f"NetGraph: the edge names the layer {shown}, which does not exist; the layers are {names}.{closest(str(spec), keys)}") from None
 
     def _wire(self) -> tuple[list[Connection], list[str], list[str]]:
         pairs: list[tuple[tuple[Any, Any], tuple[Any, Any]]] = []
@@ -104,9 +103,9 @@ class NetGraph(Container):
                 name = port if sum(1 for _, p in endpoints if p == port) == 1 and port not in names else self._fresh(port, names)
                 names.append(name)
                 connections.append(((None, name), (key, port)) if into else ((key, port), (None, name)))
+        self._check_acyclic(connections)
         if not graph_outputs:
             raise GraphError("NetGraph: every layer output is connected to another layer, so the graph has no output; connect one to NetPort(\"Output\").")
-        self._check_acyclic(connections)
         return connections, graph_inputs, graph_outputs
 
     @staticmethod

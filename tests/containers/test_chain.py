@@ -1,0 +1,153 @@
+"""NetChain: shorthand, inference in both directions, errors that name the layer and port."""
+
+import numpy as np
+import pytest
+import torch
+
+from symnet import (
+    ElementwiseLayer,
+    InitializationError,
+    LinearLayer,
+    NetChain,
+    NetError,
+    NetExtract,
+    NetInformation,
+    NetInitialize,
+    ShapeError,
+    SoftmaxLayer,
+    ThreadingLayer,
+)
+
+
+def test_wolfram_intro_chain():
+    # NetChain[{LinearLayer[30], ElementwiseLayer[Tanh], LinearLayer[3], ElementwiseLayer[Tanh],
+    #           LinearLayer[3], ElementwiseLayer[LogisticSigmoid]}, "Input" -> 2]
+    net = NetChain([LinearLayer(30), ElementwiseLayer("Tanh"), LinearLayer(3), ElementwiseLayer("Tanh"), LinearLayer(3), ElementwiseLayer("LogisticSigmoid")], input=2)
+    assert [layer.types["Output"].dims for layer in net.layers.values()] == [(30,), (30,), (3,), (3,), (3,), (3,)]
+    assert net.layers["0"].types["Weights"].dims == (30, 2)
+    assert NetInformation(net, "ArraysTotalElementCount") == 30 * 2 + 30 + 3 * 30 + 3 + 3 * 3 + 3
+    net = NetInitialize(net)
+    out = net([0.5, -0.25])
+    assert out.shape == (3,) and ((out > 0) & (out < 1)).all()
+    # the same net written by hand
+    w = [torch.as_tensor(NetExtract(net, [i, name])) for i in (0, 2, 4) for name in ("Weights", "Biases")]
+    x = torch.tensor([0.5, -0.25])
+    by_hand = torch.sigmoid(w[4] @ torch.tanh(w[2] @ torch.tanh(w[0] @ x + w[1]) + w[3]) + w[5])
+    np.testing.assert_allclose(out, by_hand.numpy(), rtol=1e-5)
+
+
+def test_shorthand():
+    net = NetChain([30, "Tanh", [3, "Ramp"], np.tanh], input=2)
+    kinds = [layer.kind for layer in net.layers.values()]
+    assert kinds == ["LinearLayer", "ElementwiseLayer", "NetChain", "ElementwiseLayer"]
+    assert net.layers["2"].types["Output"].dims == (3,)
+    assert net.types["Output"].dims == (3,)
+
+
+def test_inference_backwards_from_output():
+    net = NetChain([LinearLayer(), SoftmaxLayer()], input=784, output=10)
+    assert net.layers["0"].types["Weights"].dims == (10, 784)
+    assert net.layers["0"].types["Output"].dims == (10,)
+
+
+def test_inference_backwards_through_nested_chain():
+    net = NetChain([[LinearLayer(), "Tanh"], LinearLayer(4)], output=4)
+    inner = net.layers["0"]
+    assert inner.layers["0"].types["Weights"].dims == (None, None)
+    inferred = NetChain([net], input=6)
+    assert inferred.layers["0"].layers["0"].layers["0"].types["Weights"].dims == (None, 6)
+
+
+def test_named_layers_and_paths():
+    net = NetInitialize(NetChain({"hidden": LinearLayer(4), "act": "Ramp", "out": LinearLayer(2)}, input=3))
+    assert list(net.layers) == ["hidden", "act", "out"]
+    assert NetExtract(net, ["out", "Weights"]).shape == (2, 4)
+
+
+def test_conflict_message_names_layer_port_and_shapes():
+    message = r"NetChain/1/Input \(LinearLayer\) expects \(4,\) but NetChain/0/Output \(LinearLayer\) gives \(5,\)\. Fix: make the two shapes agree"
+    with pytest.raises(ShapeError, match=message):
+        NetChain([LinearLayer(5, input=3), LinearLayer(2, input=4)])
+
+
+def test_chain_input_conflict_with_first_layer():
+    with pytest.raises(ShapeError, match=r"NetChain/0/Input \(LinearLayer\) expects \(3,\) but NetChain/Input gives \(7,\)"):
+        NetChain([LinearLayer(2, input=3)], input=7)
+
+
+def test_uninferable_size_says_what_to_do():
+    net = NetChain([LinearLayer(4), "Ramp"])
+    with pytest.raises(ShapeError, match=r'NetChain/0 \(LinearLayer\): the array "Weights" has the shape \(4, \?\), which could not be inferred.*Fix: give the net\'s input a shape'):
+        NetInitialize(net)
+
+
+def test_uninitialized_evaluation_says_to_initialize():
+    net = NetChain([LinearLayer(4), "Ramp"], input=2)
+    with pytest.raises(InitializationError, match=r"NetChain/0 \(LinearLayer\) is not initialized: its arrays Weights, Biases have no values\. Call NetInitialize\(net\) first"):
+        net([1.0, 2.0])
+
+
+def test_chain_rejects_multi_input_layer_in_the_middle():
+    with pytest.raises(NetError, match=r"NetChain/1 \(ThreadingLayer\) takes 2 inputs; only the first layer of a chain may take several\. Use a NetGraph\."):
+        NetChain([LinearLayer(3), ThreadingLayer("Plus")])
+
+
+def test_bad_layer_spec():
+    with pytest.raises(NetError, match=r"NetChain/1: 3\.5 is not a layer"):
+        NetChain([LinearLayer(3), 3.5])
+    with pytest.raises(NetError, match=r"NetChain needs at least one layer"):
+        NetChain([])
+    with pytest.raises(NetError, match=r'NetChain/1: ElementwiseLayer: unknown activation "Tahn"\. Did you mean "Tanh"\?'):
+        NetChain([3, "Tahn"])
+
+
+def test_multi_input_first_layer_becomes_chain_inputs():
+    net = NetChain([ThreadingLayer("Plus", input=[3, 3]), "Ramp"])
+    assert net.input_ports() == ("Input1", "Input2")
+    result = net({"Input1": [1.0, -2.0, 3.0], "Input2": [1.0, 1.0, 1.0]})
+    assert result.tolist() == [2.0, 0.0, 4.0]
+
+
+def test_initialization_is_reproducible_and_keeps_existing_arrays():
+    net = NetChain([LinearLayer(3), "Tanh", LinearLayer(2)], input=4)
+    a, b = NetInitialize(net, random_seeding=3), NetInitialize(net, random_seeding=3)
+    assert np.array_equal(NetExtract(a, [0, "Weights"]), NetExtract(b, [0, "Weights"]))
+    c = NetInitialize(a, random_seeding=4)  # already initialized: unchanged
+    assert np.array_equal(NetExtract(a, [0, "Weights"]), NetExtract(c, [0, "Weights"]))
+    from symnet import All
+
+    d = NetInitialize(a, All, random_seeding=4)
+    assert not np.array_equal(NetExtract(a, [0, "Weights"]), NetExtract(d, [0, "Weights"]))
+
+
+@pytest.mark.parametrize("method", ["Kaiming", "Xavier", "Orthogonal", "Random"])
+def test_initialization_methods(method):
+    net = NetInitialize(NetChain([LinearLayer(64)], input=32), method=method)
+    w = NetExtract(net, [0, "Weights"])
+    assert np.isfinite(w).all() and w.std() > 0
+    if method == "Orthogonal":
+        np.testing.assert_allclose(w.T @ w, np.eye(32), atol=1e-5)
+    if method == "Kaiming":
+        assert abs(w.std() - np.sqrt(2 / 32)) < 0.03
+
+
+def test_bad_initialization_method():
+    with pytest.raises(NetError, match=r'NetInitialize: method="Kaimin" is not one of Kaiming, Xavier, Orthogonal, Random\. Did you mean "Kaiming"\?'):
+        NetInitialize(NetChain([2], input=2), method="Kaimin")
+
+
+def test_display_shows_layers_shapes_and_state():
+    net = NetChain([LinearLayer(30), "Tanh", LinearLayer(3)], input=2)
+    text = repr(net)
+    assert "NetChain  <3 layers, uninitialized, 183 parameters>" in text
+    assert "LinearLayer(30)" in text and "vector of size 30" in text and "(uninitialized)" in text
+    assert "<table" in net._repr_html_()
+    assert "initialized" in repr(NetInitialize(net))
+
+
+def test_nets_are_immutable():
+    net = NetChain([LinearLayer(3)], input=2)
+    with pytest.raises(AttributeError):
+        net.layers = {}  # type: ignore[misc]
+    initialized = NetInitialize(net)
+    assert not net.initialized and initialized.initialized
