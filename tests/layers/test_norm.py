@@ -1,0 +1,174 @@
+"""BatchNormalizationLayer and NormalizationLayer."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from symnet import BatchNormalizationLayer, NetChain, NetError, NetExtract, NetInitialize, NormalizationLayer, ShapeError, compiled
+from symnet.engine import LeafModule
+from tests.harness import check_layer
+
+
+def _with_statistics(layer, seed=0):
+    """The layer with random (non-trivial) Gamma, Beta and moving statistics."""
+    generator = torch.Generator().manual_seed(seed)
+    channels = layer.types["Gamma"].dims[0]
+    return layer.with_arrays({
+        "Gamma": torch.rand(channels, generator=generator) + 0.5,
+        "Beta": torch.randn(channels, generator=generator),
+        "MovingMean": torch.randn(channels, generator=generator),
+        "MovingVariance": torch.rand(channels, generator=generator) + 0.5,
+    })
+
+
+# -- BatchNormalizationLayer ------------------------------------------------------------------
+def test_batch_norm_initial_arrays_and_state():
+    layer = NetInitialize(BatchNormalizationLayer(input=(3, 4, 4)))
+    assert layer.types["Gamma"].dims == (3,)
+    assert NetExtract(layer, "Gamma").tolist() == [1.0, 1.0, 1.0]
+    assert NetExtract(layer, "Beta").tolist() == [0.0, 0.0, 0.0]
+    assert NetExtract(layer, "MovingMean").tolist() == [0.0, 0.0, 0.0]
+    assert NetExtract(layer, "MovingVariance").tolist() == [1.0, 1.0, 1.0]
+    assert layer.state_array_names() == ("MovingMean", "MovingVariance")
+    module = LeafModule(layer)
+    assert {name for name, _ in module.named_buffers()} == {"MovingMean", "MovingVariance"}
+    assert {name for name, _ in module.named_parameters()} == {"Gamma", "Beta"}
+
+
+@pytest.mark.parametrize("shape", [(3,), (3, 5), (3, 4, 4)])
+def test_batch_norm_evaluation_uses_moving_statistics(shape):
+    layer = _with_statistics(BatchNormalizationLayer(epsilon=1e-3, input=shape))
+    check_layer(layer, lambda a, x: F.batch_norm(x, a["MovingMean"], a["MovingVariance"], a["Gamma"], a["Beta"], False, eps=1e-3))
+
+
+def test_batch_norm_evaluation_matches_torch_module():
+    layer = _with_statistics(BatchNormalizationLayer(input=(3, 4, 4)))
+    reference = torch.nn.BatchNorm2d(3).double().eval()
+    with torch.no_grad():
+        reference.weight.copy_(torch.as_tensor(NetExtract(layer, "Gamma")))
+        reference.bias.copy_(torch.as_tensor(NetExtract(layer, "Beta")))
+        reference.running_mean.copy_(torch.as_tensor(NetExtract(layer, "MovingMean")))
+        reference.running_var.copy_(torch.as_tensor(NetExtract(layer, "MovingVariance")))
+    check_layer(layer, lambda a, x: reference(x).detach(), gradcheck=False)
+
+
+@pytest.mark.parametrize("momentum", [0.9, 0.3])
+def test_batch_norm_training_uses_batch_statistics_and_updates_moving_ones(momentum):
+    layer = _with_statistics(BatchNormalizationLayer(momentum=momentum, input=(3, 4, 4)))
+    reference = torch.nn.BatchNorm2d(3, momentum=1 - momentum).double().train()
+    with torch.no_grad():
+        reference.weight.copy_(torch.as_tensor(NetExtract(layer, "Gamma")))
+        reference.bias.copy_(torch.as_tensor(NetExtract(layer, "Beta")))
+        reference.running_mean.copy_(torch.as_tensor(NetExtract(layer, "MovingMean")))
+        reference.running_var.copy_(torch.as_tensor(NetExtract(layer, "MovingVariance")))
+    x = torch.randn(5, 3, 4, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    module = LeafModule(layer).double().train()
+    np.testing.assert_allclose(module(x).detach(), reference(x).detach(), atol=1e-10)
+    np.testing.assert_allclose(module.MovingMean, reference.running_mean, atol=1e-12)
+    np.testing.assert_allclose(module.MovingVariance, reference.running_var, atol=1e-12)
+    # Wolfram's convention, by hand: moving = momentum * moving + (1 - momentum) * batch.
+    batch_mean = x.mean(dim=(0, 2, 3))
+    expected = momentum * torch.as_tensor(NetExtract(layer, "MovingMean"), dtype=torch.float64) + (1 - momentum) * batch_mean
+    np.testing.assert_allclose(module.MovingMean, expected, atol=1e-6)
+
+
+def test_batch_norm_gradcheck_in_training():
+    layer = _with_statistics(BatchNormalizationLayer(input=(2, 3)))
+    check_layer(
+        layer,
+        lambda a, x: F.batch_norm(x, a["MovingMean"].clone(), a["MovingVariance"].clone(), a["Gamma"], a["Beta"], True, eps=1e-5),
+        training=True,
+        gradcheck=True,
+    )
+
+
+def test_batch_norm_in_compiled_chain_updates_buffers_when_training():
+    net = NetInitialize(NetChain([BatchNormalizationLayer(momentum=0.5), "Tanh"], input=(2, 3)))
+    x = torch.arange(24, dtype=torch.float32).reshape(4, 2, 3)
+    module = compiled(net)
+    before = module(x)  # evaluation mode: the initial moving statistics (0 mean, unit variance)
+    assert torch.allclose(before, torch.tanh(x / np.sqrt(1 + 1e-5)))
+    module.train()
+    try:
+        module(x)
+    finally:
+        module.eval()
+    moving = module.leaf_arrays()[("0",)]["MovingMean"]
+    assert torch.allclose(moving, 0.5 * x.mean(dim=(0, 2)))
+
+
+def test_batch_norm_infers_channels_from_arrays():
+    layer = BatchNormalizationLayer(arrays={"Gamma": np.ones(3)})
+    assert layer.types["MovingVariance"].dims == (3,)
+    chained = NetChain([BatchNormalizationLayer()], input=(4, 5))
+    assert chained.layers["0"].types["Beta"].dims == (4,)
+
+
+def test_batch_norm_errors():
+    with pytest.raises(NetError, match=r"BatchNormalizationLayer: epsilon must be a positive number, not 0\."):
+        BatchNormalizationLayer(epsilon=0)
+    with pytest.raises(NetError, match=r"BatchNormalizationLayer: momentum must be a number in \[0, 1\] \(the weight of the old moving statistics\), not 1\.5\."):
+        BatchNormalizationLayer(momentum=1.5)
+    with pytest.raises(NetError, match=r"momentum must be a number in \[0, 1\].*not 'high'"):
+        BatchNormalizationLayer(momentum="high")
+    with pytest.raises(ShapeError, match=r'port "Input" has 3 channels \(its first axis, shape \(3, 4\)\) but the arrays have 2\.'):
+        BatchNormalizationLayer(input=(3, 4), arrays={"Gamma": np.ones(2)})
+    with pytest.raises(ShapeError, match=r'port "Input" needs a tensor of rank 1 or more \(channels first\) but received \(\)\.'):
+        BatchNormalizationLayer(input="Real")
+    with pytest.raises(ShapeError, match=r'port "Input" has a varying first axis \(n, 3\), but the first axis holds the channels'):
+        BatchNormalizationLayer(input=("Varying", 3))
+    with pytest.raises(ShapeError, match=r'the array "Gamma" has shape \(2, 2\) but the arrays must all be vectors of the same size'):
+        BatchNormalizationLayer(arrays={"Gamma": np.ones((2, 2))})
+
+
+def test_batch_norm_training_on_one_value_per_channel():
+    layer = NetInitialize(BatchNormalizationLayer(input=3))
+    arrays = {name: layer.arrays[name].clone() for name in layer.array_names()}
+    with pytest.raises(NetError, match=r"training needs more than one value per channel, but the batch has shape \(1, 3\); use a batch size above 1\."):
+        layer.forward(arrays, torch.ones(1, 3), training=True)
+
+
+# -- NormalizationLayer -----------------------------------------------------------------------
+def _with_affine(layer, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    shape = layer.types["Scaling"].dims
+    return layer.with_arrays({"Scaling": torch.rand(shape, generator=generator) + 0.5, "Biases": torch.randn(shape, generator=generator)})
+
+
+def test_normalization_initial_arrays():
+    layer = NetInitialize(NormalizationLayer(input=(2, 3)))
+    assert NetExtract(layer, "Scaling").tolist() == [1.0, 1.0, 1.0]
+    assert NetExtract(layer, "Biases").tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    "levels, shape, normalized",
+    [(-1, (2, 5), (5,)), (-2, (2, 3, 4), (3, 4)), (0, (3, 4), (3, 4)), ((-2, -1), (2, 3, 4), (3, 4)), ((1, 2), (2, 3, 4), (3, 4)), (-1, (6,), (6,))],
+)
+def test_normalization_matches_layer_norm(levels, shape, normalized):
+    layer = _with_affine(NormalizationLayer(epsilon=1e-3, levels=levels, input=shape))
+    assert layer.types["Scaling"].dims == normalized
+    check_layer(layer, lambda a, x: F.layer_norm(x, normalized, a["Scaling"], a["Biases"], eps=1e-3))
+
+
+def test_normalization_of_a_varying_sequence():
+    net = NetInitialize(NetChain([NormalizationLayer()], input=("Varying", 4)))
+    x = np.random.default_rng(0).normal(size=(7, 4)).astype(np.float32)
+    expected = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(net(x), expected, atol=1e-5)
+
+
+def test_normalization_errors():
+    with pytest.raises(NetError, match=r"NormalizationLayer: epsilon must be a positive number, not -1\."):
+        NormalizationLayer(epsilon=-1)
+    with pytest.raises(NetError, match=r"NormalizationLayer: levels must be an int \(normalize from that axis to the last\) or a tuple of trailing axes, not 'a'\."):
+        NormalizationLayer(levels="a")
+    with pytest.raises(ShapeError, match=r"levels=-3 is outside the input \(2, 3\) of rank 2\."):
+        NormalizationLayer(levels=-3, input=(2, 3))
+    with pytest.raises(ShapeError, match=r"levels=\(0,\) names the axes \(0,\) of the input \(2, 3\), but only trailing axes \(ending with axis 1\) can be normalized\."):
+        NormalizationLayer(levels=(0,), input=(2, 3))
+    with pytest.raises(ShapeError, match=r'port "Input" has shape \(n,\), with a varying dimension among the normalized axes \(0,\)'):
+        NormalizationLayer(input="Varying")
+    with pytest.raises(ShapeError, match=r"NormalizationLayer.*conflicts"):
+        NormalizationLayer(input=(2, 3), arrays={"Scaling": np.ones(4)})
