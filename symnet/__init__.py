@@ -14,15 +14,19 @@ from .extract import NetExtract
 from .initialize import NetInitialize
 from .layers.base import Layer
 from .layers.basic import DropoutLayer, ElementwiseLayer, LinearLayer, NetArrayLayer, SoftmaxLayer, ThreadingLayer
+from .layers.norm import BatchNormalizationLayer, NormalizationLayer
+from .layers.sequence import EmbeddingLayer
 from .ports import NetPort, NetPortGradient
 from .types import VARYING, Index, TensorType
 
 __all__ = [
     "All",
     "Automatic",
+    "BatchNormalizationLayer",
     "CompiledNet",
     "DropoutLayer",
     "ElementwiseLayer",
+    "EmbeddingLayer",
     "ExpressionError",
     "GraphError",
     "Index",
@@ -39,6 +43,7 @@ __all__ = [
     "NetInitialize",
     "NetPort",
     "NetPortGradient",
+    "NormalizationLayer",
     "OptionError",
     "ShapeError",
     "SoftmaxLayer",
