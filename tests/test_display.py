@@ -1,0 +1,50 @@
+"""NetInformation and NetExtract."""
+
+import numpy as np
+import pytest
+
+from symnet import LinearLayer, NetChain, NetError, NetExtract, NetInformation, NetInitialize
+
+
+@pytest.fixture
+def net():
+    return NetInitialize(NetChain({"hidden": LinearLayer(5), "act": "Ramp", "block": NetChain([LinearLayer(3), "Tanh"])}, input=4))
+
+
+def test_information_properties(net):
+    assert NetInformation(net, "LayersCount") == 4
+    assert NetInformation(net, "LayerTypeCounts") == {"LinearLayer": 2, "ElementwiseLayer": 2}
+    assert NetInformation(net, "ArraysTotalElementCount") == 5 * 4 + 5 + 3 * 5 + 3
+    assert NetInformation(net, "ArraysTotalSize") == 4 * (5 * 4 + 5 + 3 * 5 + 3)
+    assert NetInformation(net, "ArraysDimensions")[("block", "0", "Weights")] == (3, 5)
+    assert NetInformation(net, "InputPorts")["Input"].dims == (4,)
+    assert NetInformation(net, "OutputPorts")["Output"].dims == (3,)
+    arrays = NetInformation(net, "Arrays")
+    np.testing.assert_array_equal(arrays[("hidden", "Weights")], NetExtract(net, ["hidden", "Weights"]))
+    several = NetInformation(net, ["LayersCount", "InputPorts"])
+    assert set(several) == {"LayersCount", "InputPorts"}
+
+
+def test_unknown_property_suggests(net):
+    with pytest.raises(NetError, match=r'NetInformation: unknown property "LayerCount"; the properties are .*\. Did you mean "LayersCount"\?'):
+        NetInformation(net, "LayerCount")
+
+
+def test_extract_paths(net):
+    assert NetExtract(net, ["block", 0, "Weights"]).shape == (3, 5)
+    assert NetExtract(net, ["block", -1]).function == "Tanh"
+    assert NetExtract(net, "hidden").kind == "LinearLayer"
+    extracted = NetExtract(net, ["hidden", "Weights"])
+    extracted[:] = 0  # a copy: the net is unchanged
+    assert NetExtract(net, ["hidden", "Weights"]).any()
+
+
+def test_extract_errors(net):
+    with pytest.raises(NetError, match=r"NetChain has no layer 'hiden'; its layers: \"hidden\", \"act\", \"block\"\. Did you mean \"hidden\"\?"):
+        NetExtract(net, "hiden")
+    with pytest.raises(NetError, match=r'NetExtract: NetChain/"hidden" \(LinearLayer\) has no array or layer \'Weight\'; its arrays: Weights, Biases\. Did you mean "Weights"\?'):
+        NetExtract(net, ["hidden", "Weight"])
+    with pytest.raises(NetError, match=r"NetChain has 3 layers; there is no layer 7"):
+        NetExtract(net, 7)
+    with pytest.raises(NetError, match=r'the array "Weights" of NetChain/0 \(LinearLayer\) is not initialized; call NetInitialize first'):
+        NetExtract(NetChain([LinearLayer(2)], input=2), [0, "Weights"])
