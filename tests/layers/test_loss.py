@@ -1,0 +1,108 @@
+"""CrossEntropyLossLayer, MeanSquaredLossLayer, MeanAbsoluteLossLayer."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from symnet import CrossEntropyLossLayer, LinearLayer, MeanAbsoluteLossLayer, MeanSquaredLossLayer, NetChain, NetError, NetGraph, NetInitialize, ShapeError, SoftmaxLayer
+from symnet.types import TensorType
+from tests.harness import check_layer
+
+
+def probabilities(batch, *dims, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    return torch.softmax(torch.randn(batch, *dims, generator=generator, dtype=torch.float64), dim=-1)
+
+
+def test_cross_entropy_index_matches_torch_nll():
+    layer = CrossEntropyLossLayer("Index", input=5)
+    assert layer.types["Target"] == TensorType((), "Integer", 5)
+    assert layer.types["Loss"] == TensorType(())
+    p = probabilities(4, 5)
+    t = torch.tensor([0, 4, 2, 2])
+    check_layer(layer, lambda a, x, target: F.nll_loss(torch.log(x), target, reduction="none"), inputs=[p.requires_grad_(), t])
+
+
+def test_cross_entropy_index_on_sequences_averages_positions():
+    layer = CrossEntropyLossLayer("Index", input=(3, 4))
+    assert layer.types["Target"].dims == (3,)
+    p = probabilities(2, 3, 4)
+    t = torch.tensor([[0, 1, 3], [2, 2, 0]])
+    reference = lambda a, x, target: F.nll_loss(torch.log(x).transpose(1, 2), target, reduction="none").mean(dim=1)  # noqa: E731
+    check_layer(layer, reference, inputs=[p, t])
+
+
+def test_cross_entropy_probabilities_matches_reference():
+    layer = CrossEntropyLossLayer("Probabilities", input=4)
+    assert layer.types["Target"].dims == (4,)
+    p, q = probabilities(3, 4, seed=1), probabilities(3, 4, seed=2)
+    check_layer(layer, lambda a, x, target: -(target * torch.log(x)).sum(-1), inputs=[p, q])
+
+
+def test_cross_entropy_binary_matches_torch():
+    layer = CrossEntropyLossLayer("Binary", input=3)
+    generator = torch.Generator().manual_seed(3)
+    p = torch.rand(4, 3, generator=generator, dtype=torch.float64) * 0.9 + 0.05
+    t = torch.rand(4, 3, generator=generator, dtype=torch.float64)
+    check_layer(layer, lambda a, x, target: F.binary_cross_entropy(x, target, reduction="none").mean(-1), inputs=[p, t])
+
+
+@pytest.mark.parametrize("form", ["Index", "Probabilities", "Binary"])
+def test_from_logits_equals_loss_of_softmax_or_sigmoid(form):
+    generator = torch.Generator().manual_seed(4)
+    logits = torch.randn(5, 6, generator=generator, dtype=torch.float64)
+    if form == "Index":
+        target, probs = torch.randint(0, 6, (5,), generator=generator), torch.softmax(logits, -1)
+    elif form == "Probabilities":
+        target, probs = probabilities(5, 6, seed=5), torch.softmax(logits, -1)
+    else:
+        target, probs = torch.rand(5, 6, generator=generator, dtype=torch.float64), torch.sigmoid(logits)
+    layer = CrossEntropyLossLayer(form, input=6)
+    torch.testing.assert_close(layer.from_logits(logits, target), layer.forward({}, probs, target))
+
+
+def test_from_logits_is_stable_where_probabilities_underflow():
+    logits = torch.tensor([[0.0, 200.0]])
+    loss = CrossEntropyLossLayer("Index", input=2).from_logits(logits, torch.tensor([0]))
+    assert float(loss) == pytest.approx(200.0)
+
+
+def test_fuses_only_a_final_softmax_on_the_class_axis():
+    assert CrossEntropyLossLayer("Index").fuses(SoftmaxLayer(input=3))
+    assert not CrossEntropyLossLayer("Index").fuses(SoftmaxLayer(level=0, input=(3, 4)))
+    assert not CrossEntropyLossLayer("Binary").fuses(SoftmaxLayer(input=3))
+
+
+def test_mean_squared_matches_torch():
+    check_layer(MeanSquaredLossLayer(input=(2, 3)), lambda a, x, t: F.mse_loss(x, t, reduction="none").mean(dim=(1, 2)))
+
+
+def test_mean_absolute_matches_torch():
+    check_layer(MeanAbsoluteLossLayer(input=4), lambda a, x, t: F.l1_loss(x, t, reduction="none").mean(dim=1), seed=2)
+
+
+def test_scalar_input_gives_loss_per_example():
+    out = check_layer(MeanSquaredLossLayer(input="Real"), lambda a, x, t: (x - t) ** 2)
+    assert out[0].shape == (3,)
+
+
+def test_loss_layer_in_a_graph():
+    net = NetInitialize(NetGraph({"linear": LinearLayer(3), "softmax": SoftmaxLayer(), "loss": CrossEntropyLossLayer("Index")},
+                                 [("linear", "softmax", "loss")], input=2))
+    assert net.types["Target"] == TensorType((), "Integer", 3)
+    assert float(net({"Input": [1.0, 2.0], "Target": 1})) > 0
+
+
+def test_unknown_target_form_suggests():
+    with pytest.raises(NetError, match=r'CrossEntropyLossLayer: the target form \'Indx\' is not one of "Index", "Probabilities", "Binary"\. Did you mean "Index"\?'):
+        CrossEntropyLossLayer("Indx")
+
+
+def test_index_target_needs_a_vector_input():
+    with pytest.raises(ShapeError, match=r'port "Input" must be a vector of class probabilities for the target form "Index" but received \(\)'):
+        CrossEntropyLossLayer("Index", input="Real")
+
+
+def test_mismatched_target_shape():
+    with pytest.raises(ShapeError, match=r"MeanSquaredLossLayer.*conflicts"):
+        NetGraph({"a": NetChain([LinearLayer(3)], input=2), "loss": MeanSquaredLossLayer()}, [("a", "loss")], ports={"Target": 4})
