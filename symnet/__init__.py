@@ -16,18 +16,24 @@ from .layers.base import Layer
 from .layers.basic import DropoutLayer, ElementwiseLayer, LinearLayer, NetArrayLayer, SoftmaxLayer, ThreadingLayer
 from .layers.norm import BatchNormalizationLayer, NormalizationLayer
 from .layers.sequence import EmbeddingLayer
+from .layers.structure import AggregationLayer, AppendLayer, CatenateLayer, DotLayer, FlattenLayer, PartLayer, PrependLayer, ReplicateLayer, ReshapeLayer, SummationLayer, TotalLayer, TransposeLayer
 from .ports import NetPort, NetPortGradient
 from .types import VARYING, Index, TensorType
 
 __all__ = [
+    "AggregationLayer",
     "All",
+    "AppendLayer",
     "Automatic",
     "BatchNormalizationLayer",
+    "CatenateLayer",
     "CompiledNet",
+    "DotLayer",
     "DropoutLayer",
     "ElementwiseLayer",
     "EmbeddingLayer",
     "ExpressionError",
+    "FlattenLayer",
     "GraphError",
     "Index",
     "InitializationError",
@@ -45,10 +51,17 @@ __all__ = [
     "NetPortGradient",
     "NormalizationLayer",
     "OptionError",
+    "PartLayer",
+    "PrependLayer",
+    "ReplicateLayer",
+    "ReshapeLayer",
     "ShapeError",
     "SoftmaxLayer",
+    "SummationLayer",
     "TensorType",
     "ThreadingLayer",
+    "TotalLayer",
+    "TransposeLayer",
     "VARYING",
     "compiled",
 ]

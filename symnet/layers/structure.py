@@ -1,0 +1,785 @@
+"""Layers that rearrange, select, join and reduce arrays: Flatten, Reshape, Transpose,
+Catenate, Part, Aggregation, Replicate, Append, Prepend, Total, Summation and Dot.
+
+Levels and axes count from 0 over the dimensions of one example (the batch axis is not
+counted); negative ones count from the end. Shapes are inferred in both directions where the
+operation allows it, and a ``"Varying"`` (sequence) axis passes through the layers that do not
+need its length.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+
+from ..engine import All
+from ..errors import InputError, NetError, ShapeError
+from ..types import VARYING, Dim, TensorType, dim_str
+from .base import Layer, option_value
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _batched(axis: int) -> int:
+    """An axis of one example as an axis of the batch (the batch axis comes first)."""
+    return axis + 1 if axis >= 0 else axis
+
+
+def _shape(dims: Sequence[Dim]) -> str:
+    """Dims as the messages show shapes: ``(2, 3)``, ``(6,)``, ``(?, 4)``, ``(n, 3)``."""
+    text = ", ".join(dim_str(d) for d in dims)
+    return f"({text},)" if len(dims) == 1 else f"({text})"
+
+
+def _check_axis(axis: int, t: TensorType, what: str = "level") -> int:
+    """``axis`` as a non-negative axis of ``t``; a ShapeError if ``t`` has no such axis."""
+    rank = t.rank or 0
+    if rank == 0:
+        raise ShapeError(f"{what} {axis} needs an array but the input is a scalar {t}.")
+    if not -rank <= axis < rank:
+        raise ShapeError(f"{what} {axis} is outside the input {t} of rank {rank}: use 0 … {rank - 1}, or a negative {what} counting from the end.")
+    return axis % rank
+
+
+def _unify_dims(a: Sequence[Dim], b: Sequence[Dim] | None, message: str) -> tuple[Dim, ...]:
+    """The more specific of two shapes of the same rank, or a ShapeError with ``message``."""
+    if b is None:
+        return tuple(a)
+    try:
+        return TensorType(tuple(a)).unify(TensorType(tuple(b))).dims  # type: ignore[return-value]
+    except ShapeError:
+        raise ShapeError(message) from None
+
+
+def _combine(dims: Sequence[Dim], op: str) -> Dim:
+    """The product (``op="*"``) or sum (``"+"``) of dims: Varying if any varies, unknown if any is."""
+    if any(d == VARYING for d in dims):
+        return VARYING
+    if any(d is None for d in dims):
+        return None
+    return math.prod(dims) if op == "*" else sum(dims)  # type: ignore[arg-type]
+
+
+def _missing_part(parts: Sequence[Dim], total: Dim, op: str) -> Dim | None:
+    """The one unknown part of a known product/sum, or None if it cannot be found.
+
+    Returns 0 if the known parts cannot make ``total`` (the caller raises)."""
+    if not _is_int(total) or sum(d is None for d in parts) != 1 or not all(d is None or _is_int(d) for d in parts):
+        return None
+    known = [d for d in parts if d is not None]
+    if op == "*":
+        rest = math.prod(known)  # type: ignore[arg-type]
+        return total // rest if total % rest == 0 else 0  # type: ignore[operator]
+    rest = sum(known)  # type: ignore[arg-type]
+    return total - rest if total > rest else 0  # type: ignore[operator]
+
+
+def _levels_tuple(kind: str, levels: Any) -> tuple[int, ...] | None:
+    if levels is None:
+        return None
+    items = (levels,) if _is_int(levels) else levels
+    if not isinstance(items, Sequence) or isinstance(items, str) or not items or not all(_is_int(a) for a in items):
+        raise NetError(f"{kind}: the levels must be None, an int or a non-empty tuple of ints, not {levels!r}.")
+    return tuple(items)
+
+
+# -- Flatten, Reshape, Transpose ----------------------------------------------------------------
+@dataclass(frozen=True, eq=False, repr=False)
+class FlattenLayer(Layer):
+    """Flattens its input: all of it into a vector, or some of its leading or trailing axes.
+
+    ``level=None`` flattens everything; ``level=n`` (n ≥ 0) merges the first ``n + 1`` axes and
+    ``level=-n`` the last ``n + 1`` (Wolfram's ``FlattenLayer[n]`` and ``FlattenLayer[-n]``).
+
+    >>> FlattenLayer(input=(2, 3, 4)).types["Output"]
+    TensorType((24,))
+    >>> FlattenLayer(1, input=(2, 3, 4)).types["Output"], FlattenLayer(-1, input=(2, 3, 4)).types["Output"]
+    (TensorType((6, 4)), TensorType((2, 12)))
+    >>> FlattenLayer(input=(2, None), output=6).types["Input"]
+    TensorType((2, 3))
+    """
+
+    level: int | None = None
+
+    def validate(self) -> None:
+        if self.level is not None and not _is_int(self.level):
+            raise NetError(f"FlattenLayer: the level must be None or an int, not {self.level!r}.")
+
+    def _groups(self, x: TensorType) -> list[tuple[int, int]]:
+        """The input axes (start, stop) that make each output axis."""
+        rank = x.rank
+        if self.level is None:
+            if rank == 0:
+                raise ShapeError(f'port "Input" needs at least a vector but received the scalar {x}.')
+            return [(0, rank)]  # type: ignore[list-item]
+        merged = abs(self.level) + 1
+        if merged > rank:  # type: ignore[operator]
+            raise ShapeError(f"level {self.level} flattens {merged} axes but the input {x} has rank {rank}: use a level from {-(rank - 1)} to {rank - 1}.")  # type: ignore[operator]
+        if self.level >= 0:
+            return [(0, merged)] + [(i, i + 1) for i in range(merged, rank)]  # type: ignore[arg-type]
+        return [(i, i + 1) for i in range(rank - merged)] + [(rank - merged, rank)]  # type: ignore[operator]
+
+    def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
+        x, y = types["Input"], types["Output"]
+        if self.level is None and y.dims is None:
+            y = y.with_dims((None,))
+        if x.dims is None and y.dims is not None and self.level is not None:
+            x = x.with_dims((None,) * (len(y.dims) + abs(self.level)))
+        if x.dims is None:
+            types["Output"] = y
+            return types
+        groups = self._groups(x)
+        flat = [_combine(x.dims[a:b], "*") for a, b in groups]
+        out = _unify_dims(flat, y.dims, f"the input {x} flattens to {_shape(flat)} but the output is {y}.")
+        dims = list(x.dims)
+        for (a, b), total in zip(groups, out):
+            if b - a == 1:
+                dims[a] = total
+            else:
+                part = _missing_part(dims[a:b], total, "*")
+                if part == 0:
+                    raise ShapeError(f"the input {x} cannot flatten to the output {y}: {total} is not a multiple of the known dimensions.")
+                if part is not None:
+                    dims[a:b] = [part if d is None else d for d in dims[a:b]]
+        types["Input"] = x.with_dims(tuple(dims))
+        types["Output"] = x.with_dims(out)
+        return types
+
+    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
+        if self.level is None:
+            return x.reshape(x.shape[0], -1)
+        if self.level >= 0:
+            return x.flatten(1, self.level + 1)
+        return x.flatten(self.level - 1, -1)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ReshapeLayer(Layer):
+    """Reshapes its input to ``dims``; one entry may be ``-1`` (or ``"Inferred"``), found from
+    the number of elements.
+
+    >>> ReshapeLayer((3, -1), input=(2, 6)).types["Output"]
+    TensorType((3, 4))
+    >>> ReshapeLayer((2, 2))([1.0, 2.0, 3.0, 4.0]).tolist()
+    [[1.0, 2.0], [3.0, 4.0]]
+    """
+
+    dims: tuple[int, ...] | int
+
+    def __post_init__(self) -> None:
+        dims = (self.dims,) if _is_int(self.dims) else self.dims
+        if isinstance(dims, Sequence) and not isinstance(dims, str):
+            object.__setattr__(self, "dims", tuple(-1 if d == "Inferred" else d for d in dims))
+        super().__post_init__()
+
+    def validate(self) -> None:
+        dims = self.dims
+        if not isinstance(dims, tuple) or not all(_is_int(d) and (d >= 1 or d == -1) for d in dims) or dims.count(-1) > 1:
+            raise NetError(f'ReshapeLayer: the dims must be a tuple of positive ints with at most one -1 (or "Inferred"), not {self.dims!r}.')
+
+    def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
+        x, y = types["Input"], types["Output"]
+        target: tuple[int, ...] = self.dims  # type: ignore[assignment]
+        known = math.prod(d for d in target if d != -1)
+        size = x.size()
+        out: list[Dim] = [None if d == -1 else d for d in target]
+        if size is not None:
+            if -1 not in target and size != known:
+                raise ShapeError(f"the input {x} has {size} elements, which cannot be reshaped to {_shape(target)} with {known} elements.")
+            if -1 in target:
+                if size % known:
+                    raise ShapeError(f"the input {x} has {size} elements, which cannot be reshaped to {_shape(target)}: {size} is not a multiple of {known}.")
+                out[target.index(-1)] = size // known
+        elif x.dims is not None and VARYING in x.dims:
+            if -1 not in target:
+                raise ShapeError(f"the input {x} has a varying dimension, which cannot be reshaped to the fixed shape {_shape(target)}: write -1 for the varying part.")
+            out[target.index(-1)] = VARYING
+        out_dims = _unify_dims(out, y.dims, f"the dims {_shape(target)} conflict with the output {y}.")
+        total = TensorType(out_dims).size()
+        if total is not None and x.dims is not None:
+            part = _missing_part(x.dims, total, "*")
+            if part == 0:
+                raise ShapeError(f"the input {x} cannot be reshaped to {_shape(out_dims)} with {total} elements.")
+            if part is not None:
+                x = x.with_dims(tuple(part if d is None else d for d in x.dims))
+        types["Input"] = x
+        types["Output"] = x.with_dims(out_dims)
+        return types
+
+    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
+        return x.reshape(x.shape[0], *self.dims)  # type: ignore[misc]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class TransposeLayer(Layer):
+    """Transposes its input: swaps the first two axes (``perm=None``), swaps two axes
+    (``perm=(i, j)``), or permutes all of them (``perm=(2, 0, 1)``: output axis ``k`` is
+    input axis ``perm[k]``, as in ``numpy.transpose``).
+
+    A pair is always a swap; for a matrix every non-trivial permutation is the swap.
+
+    >>> TransposeLayer(input=(2, 3, 4)).types["Output"]
+    TensorType((3, 2, 4))
+    >>> TransposeLayer((0, -1), input=(2, 3, 4)).types["Output"], TransposeLayer((2, 0, 1), input=(2, 3, 4)).types["Output"]
+    (TensorType((4, 3, 2)), TensorType((4, 2, 3)))
+    >>> TransposeLayer()([[1.0, 2.0], [3.0, 4.0]]).tolist()
+    [[1.0, 3.0], [2.0, 4.0]]
+    """
+
+    perm: tuple[int, ...] | None = None
+
+    def validate(self) -> None:
+        perm = self.perm
+        if perm is None:
+            return
+        if not isinstance(perm, tuple) or len(perm) < 2 or not all(_is_int(p) for p in perm):
+            raise NetError(f"TransposeLayer: perm must be None, a pair of axes (i, j) or a permutation tuple such as (2, 0, 1), not {perm!r}.")
+        if len(perm) > 2 and sorted(perm) != list(range(len(perm))):
+            raise NetError(f"TransposeLayer: {perm!r} is not a permutation of 0 … {len(perm) - 1}.")
+
+    def _order(self, t: TensorType) -> list[int]:
+        """For each output axis, the input axis it comes from."""
+        rank: int = t.rank  # type: ignore[assignment]
+        order = list(range(rank))
+        if self.perm is not None and len(self.perm) > 2:
+            if len(self.perm) != rank:
+                raise ShapeError(f"the permutation {self.perm} has {len(self.perm)} entries but the input {t} has rank {rank}.")
+            return list(self.perm)
+        if rank < 2:
+            raise ShapeError(f'port "Input" needs at least a matrix to transpose but received {t} of rank {rank}.')
+        i, j = (0, 1) if self.perm is None else (_check_axis(a, t, "axis") for a in self.perm)
+        order[i], order[j] = order[j], order[i]
+        return order
+
+    def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
+        x, y = types["Input"], types["Output"]
+        rank = x.rank if x.rank is not None else y.rank
+        if rank is None:
+            return types
+        x_dims = x.dims if x.dims is not None else (None,) * rank
+        order = self._order(x.with_dims(x_dims))
+        moved = [x_dims[p] for p in order]
+        out = _unify_dims(moved, y.dims, f"the input {x} transposes to {_shape(moved)} but the output is {y}.")
+        dims: list[Dim] = [None] * rank
+        for k, p in enumerate(order):
+            dims[p] = out[k]
+        types["Input"] = x.with_dims(tuple(dims))
+        types["Output"] = x.with_dims(out)
+        return types
+
+    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
+        order = self._order(TensorType((None,) * (x.dim() - 1)))
+        return x.permute(0, *(p + 1 for p in order))
+
+
+# -- Catenate, Append, Prepend ------------------------------------------------------------------
+@dataclass(frozen=True, eq=False, repr=False)
+class CatenateLayer(Layer):
+    """Joins its inputs along ``level`` (default: the first axis). Ports ``Input1 … Inputn``;
+    the inputs must agree on every other axis.
+
+    >>> CatenateLayer(input=[(2, 3), (4, 3)]).types["Output"]
+    TensorType((6, 3))
+    >>> CatenateLayer(-1)([[1.0, 2.0], [3.0]]).tolist()
+    [1.0, 2.0, 3.0]
+    """
+
+    level: int = 0
+    arity: int | None = field(default=None, kw_only=True)
+    variadic = True
+
+    def __post_init__(self) -> None:
+        if self.arity is None:
+            object.__setattr__(self, "arity", len(self.input) if isinstance(self.input, list) else 2)
+        super().__post_init__()
+
+    def validate(self) -> None:
+        if not _is_int(self.level):
+            raise NetError(f"CatenateLayer: the level must be an int, not {self.level!r}.")
+        if not _is_int(self.arity) or self.arity < 1:  # type: ignore[operator]
+            raise NetError(f"CatenateLayer: the number of inputs must be a positive int, not {self.arity!r}.")
+
+    def input_ports(self) -> tuple[str, ...]:
+        return tuple(f"Input{i + 1}" for i in range(self.arity or 2))
+
+    def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
+        ports = self.input_ports()
+        y = types["Output"]
+        known = [(p, types[p]) for p in ports if types[p].dims is not None]
+        for port, t in known[1:]:
+            if t.rank != known[0][1].rank:
+                raise ShapeError(f'port "{port}" has rank {t.rank} {t} but port "{known[0][0]}" has rank {known[0][1].rank} {known[0][1]}: catenated inputs must have the same rank.')
+        rank = known[0][1].rank if known else y.rank
+        if rank is None:
+            return types
+        axis = _check_axis(self.level, known[0][1] if known else y)
+        # Every axis but the catenated one is shared by all inputs and the output.
+        shared: tuple[Dim, ...] = (None,) * rank
+        reference: tuple[str, TensorType] | None = None
+        for port, t in [*known, ("Output", y)]:
+            if t.dims is None:
+                continue
+            where = "the output" if port == "Output" else f'port "{port}"'
+            theirs = tuple(None if k == axis else d for k, d in enumerate(t.dims))
+            if reference is not None:
+                shared = _unify_dims(shared, theirs, f"{where} has shape {t} but {reference[0]} has shape {reference[1]}: the inputs must agree on every axis except level {self.level}.")
+            else:
+                shared = theirs
+                reference = (where, t)
+        lengths = [types[p].dims[axis] if types[p].dims is not None else None for p in ports]  # type: ignore[index]
+        total = _combine(lengths, "+")
+        out = _unify_dims([total], None if y.dims is None else [y.dims[axis]], f"the inputs have {total} elements along level {self.level} in all but the output {y} has {y.dims[axis] if y.dims else None}.")[0]  # type: ignore[index]
+        part = _missing_part(lengths, out, "+")
+        if part == 0:
+            raise ShapeError(f"the inputs are longer along level {self.level} than the output {y}.")
+        for port, length in zip(ports, lengths):
+            dims = list(shared)
+            dims[axis] = part if length is None and part is not None else length
+            types[port] = types[port].with_dims(tuple(dims))
+        dims = list(shared)
+        dims[axis] = out
+        types["Output"] = y.with_dims(tuple(dims))
+        return types
+
+    def forward(self, arrays: Mapping[str, torch.Tensor], *inputs: torch.Tensor, training: bool = False) -> torch.Tensor:
+        return torch.cat(inputs, dim=_batched(self.level))
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class _SequenceEndLayer(Layer):
+    """What AppendLayer and PrependLayer share: a sequence and one element of it."""
+
+    element: Any = field(default=None, kw_only=True)
+    at_end: ClassVar[bool] = True
+
+    def input_ports(self) -> tuple[str, ...]:
+        return ("Input", "Element")
+
+    def port_specs(self) -> dict[str, Any]:
+        specs = super().port_specs()
+        if self.element is not None:
+            specs["Element"] = self.element
+        return specs
+
+    def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
+        s, e, y = types["Input"], types["Element"], types["Output"]
+        if s.rank == 0:
+            raise ShapeError(f'port "Input" needs a sequence (an array with a first axis to extend) but received the scalar {s}.')
+        if y.rank == 0:
+            raise ShapeError(f"the output must be a sequence, not the scalar {y}.")
+        rank = e.rank if e.rank is not None else (s.rank - 1 if s.rank is not None else (y.rank - 1 if y.rank is not None else None))
+        if rank is None:
+            return types
+        element: tuple[Dim, ...] = e.dims if e.dims is not None else (None,) * rank
+        if s.dims is not None:
+            element = _unify_dims(element, s.dims[1:], f'port "Element" has shape {e} but the elements of port "Input" {s} have shape {_shape(s.dims[1:])}.')
+        if y.dims is not None:
+            element = _unify_dims(element, y.dims[1:], f'port "Element" has shape {_shape(element)} but the elements of the output {y} have shape {_shape(y.dims[1:])}.')
+        length = s.dims[0] if s.dims is not None else None
+        out = y.dims[0] if y.dims is not None else None
+        grown = length + 1 if _is_int(length) else length
+        try:
+            out = TensorType((grown,)).unify(TensorType((out,))).dims[0]  # type: ignore[index]
+        except ShapeError:
+            raise ShapeError(f'the sequence {s} grows to {grown} elements but the output {y} has {out}.') from None
+        if length is None and (out == VARYING or (_is_int(out) and out > 1)):
+            length = VARYING if out == VARYING else out - 1
+        types["Input"] = s.with_dims((length, *element))
+        types["Element"] = e.with_dims(element)
+        types["Output"] = s.with_dims((out, *element))
+        return types
+
+    def forward(self, arrays: Mapping[str, torch.Tensor], sequence: torch.Tensor, element: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
+        element = element.unsqueeze(1)
+        return torch.cat([sequence, element] if self.at_end else [element, sequence], dim=1)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class AppendLayer(_SequenceEndLayer):
+    """Appends ``Element`` (shape ``d…``) to the sequence ``Input`` (shape ``(n, d…)``),
+    giving a sequence of ``n + 1``. ``input=`` and ``element=`` give the two ports' shapes.
+
+    >>> AppendLayer()({"Input": [[1.0, 2.0]], "Element": [3.0, 4.0]}).tolist()
+    [[1.0, 2.0], [3.0, 4.0]]
+    """
+
+    at_end = True
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class PrependLayer(_SequenceEndLayer):
+    """Prepends ``Element`` (shape ``d…``) to the sequence ``Input`` (shape ``(n, d…)``),
+    giving a sequence of ``n + 1``. ``input=`` and ``element=`` give the two ports' shapes.
+
+    >>> PrependLayer()({"Input": [[1.0, 2.0]], "Element": [3.0, 4.0]}).tolist()
+    [[3.0, 4.0], [1.0, 2.0]]
+    """
+
+    at_end = False
+
+
+# -- Part, Replicate ----------------------------------------------------------------------------
+def _part_item(item: Any) -> int | slice | tuple[int, ...]:
+    """One axis of a part specification: an index, a span (slice) or a list of indices."""
+    if _is_int(item):
+        return item
+    if item is None or item is All:
+        return slice(None)
+    if isinstance(item, slice):
+        if not all(v is None or _is_int(v) for v in (item.start, item.stop, item.step)):
+            raise NetError(f"PartLayer: the span {item!r} must have int bounds.")
+        if item.step is not None and item.step < 1:
+            raise NetError(f"PartLayer: the span {item!r} has step {item.step}; only positive steps are supported.")
+        return item
+    if isinstance(item, tuple) and len(item) == 2 and all(_is_int(v) for v in item):
+        return slice(*item)
+    if isinstance(item, list) and item and all(_is_int(v) for v in item):
+        return tuple(item)
+    raise NetError(f"PartLayer: {item!r} is not a part: use an int, a slice such as slice(1, 3), a span (start, stop), a list of indices, or All.")
+
+
+def _span_length(span: slice, d: Dim, axis: int, x: TensorType) -> Dim:
+    start, stop, step = span.start, span.stop, span.step or 1
+    if _is_int(d):
+        if (start is not None and not -d <= start < d) or (stop is not None and not -d <= stop <= d):  # type: ignore[operator]
+            raise ShapeError(f"the span {start}:{stop} is out of range for axis {axis} of size {d} (input {x}).")
+        length = len(range(d)[span])  # type: ignore[arg-type]
+        if length == 0:
+            raise ShapeError(f"the span {start}:{stop} selects nothing from axis {axis} of size {d} (input {x}).")
+        return length
+    if start is None and stop is None and step == 1:
+        return d
+    if start is not None and stop is not None and (start >= 0) == (stop >= 0):
+        if stop <= start:
+            raise ShapeError(f"the span {start}:{stop} selects nothing from axis {axis}.")
+        return -(-(stop - start) // step)
+    return VARYING if d == VARYING else None
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class PartLayer(Layer):
+    """Takes a part of its input, like Python indexing: an index (negative counts from the
+    end), a span (a ``slice`` or a pair ``(start, stop)`` inside a tuple), a list of indices,
+    or a tuple of those for the leading axes (Wolfram ``PartLayer[{2;;3, All}]`` is
+    ``PartLayer((slice(1, 3), All))``). A top-level tuple always means several axes:
+    ``PartLayer((1, 3))`` is ``x[1, 3]``; write the span as ``slice(1, 3)``.
+
+    >>> PartLayer(-1)([1.0, 2.0, 3.0])
+    3.0
+    >>> PartLayer((slice(1, 3), All), input=(4, 5)).types["Output"]
+    TensorType((2, 5))
+    >>> PartLayer((All, [2, 0]))([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]).tolist()
+    [[3.0, 1.0], [6.0, 4.0]]
+    """
+
+    spec: Any
+
+    def validate(self) -> None:
+        self._parts()
+
+    def _parts(self) -> tuple[int | slice | tuple[int, ...], ...]:
+        items = self.spec if isinstance(self.spec, tuple) else (self.spec,)
+        return tuple(_part_item(item) for item in items)
+
+    def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
+        x, y = types["Input"], types["Output"]
+        parts = self._parts()
+        dropped = sum(1 for p in parts if _is_int(p))
+        if x.dims is None and y.dims is not None:
+            x = x.with_dims((None,) * (len(y.dims) + dropped))
+        if x.dims is None:
+            return types
+        if len(parts) > len(x.dims):
+            raise ShapeError(f"the part {self.spec!r} indexes {len(parts)} axes but the input {x} has rank {len(x.dims)}.")
+        out: list[Dim] = []
+        passed: list[int] = []  # input axes that reach the output unchanged, in output order
+        for axis, (part, d) in enumerate(zip(parts, x.dims)):
+            indices = (part,) if _is_int(part) else part if isinstance(part, tuple) else ()
+            for i in indices:
+                if _is_int(d) and not -d <= i < d:  # type: ignore[operator]
+                    raise ShapeError(f"index {i} is out of range for axis {axis} of size {d} (input {x}): use 0 … {d - 1}, or -{d} … -1 from the end.")  # type: ignore[operator]
+            if isinstance(part, tuple):
+                out.append(len(part))
+                passed.append(-1)
+            elif isinstance(part, slice):
+                out.append(_span_length(part, d, axis, x))
+                passed.append(axis if part == slice(None) else -1)
+        out += x.dims[len(parts):]
+        passed += range(len(parts), len(x.dims))
+        out_dims = _unify_dims(out, y.dims, f"the part {self.spec!r} of the input {x} has shape {_shape(out)} but the output is {y}.")
+        dims = list(x.dims)
+        for axis, d in zip(passed, out_dims):
+            if axis >= 0:
+                dims[axis] = d
+        types["Input"] = x.with_dims(tuple(dims))
+        types["Output"] = x.with_dims(out_dims)
+        return types
+
+    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
+        axis = 1
+        for example_axis, part in enumerate(self._parts()):
+            size = x.shape[axis]
+            indices = (part,) if _is_int(part) else part if isinstance(part, tuple) else ()
+            for i in indices:
+                if not -size <= i < size:
+                    raise InputError(f"PartLayer: index {i} is out of range for axis {example_axis} of size {size}.")
+            if _is_int(part):
+                x = x.select(axis, part)  # type: ignore[arg-type]
+                continue
+            if isinstance(part, tuple):
+                x = x.index_select(axis, torch.tensor([i % size for i in part], device=x.device))
+            else:
+                x = x[(slice(None),) * axis + (part,)]
+            axis += 1
+        return x
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ReplicateLayer(Layer):
+    """Repeats its input along a new axis of size ``spec`` (or new axes, for a tuple) inserted
+    at ``level`` (default first; ``-1`` puts it last). ``spec=None`` infers the size from the output.
+
+    >>> ReplicateLayer(3)([1.0, 2.0]).tolist()
+    [[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]]
+    >>> ReplicateLayer(3, -1, input=2).types["Output"]
+    TensorType((2, 3))
+    """
+
+    spec: int | tuple[int, ...] | None = None
+    level: int = 0
+
+    def validate(self) -> None:
+        spec = (self.spec,) if _is_int(self.spec) else self.spec
+        if spec is not None and (not isinstance(spec, tuple) or not spec or not all(_is_int(n) and n >= 1 for n in spec)):
+            raise NetError(f"ReplicateLayer: the size must be a positive int, a tuple of them or None, not {self.spec!r}.")
+        if not _is_int(self.level):
+            raise NetError(f"ReplicateLayer: the level must be an int, not {self.level!r}.")
+
+    def _new_dims(self) -> tuple[Dim, ...] | None:
+        return (self.spec,) if _is_int(self.spec) else self.spec  # type: ignore[return-value]
+
+    def _position(self, x: TensorType) -> int:
+        rank: int = x.rank  # type: ignore[assignment]
+        position = self.level if self.level >= 0 else rank + 1 + self.level
+        if not 0 <= position <= rank:
+            raise ShapeError(f"level {self.level} is outside the input {x} of rank {rank}: use 0 … {rank}, or a negative level counting from the end (-1 puts the new axis last).")
+        return position
+
+    def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
+        x, y = types["Input"], types["Output"]
+        new = self._new_dims()
+        if new is None and x.rank is not None and y.rank is not None:
+            if y.rank <= x.rank:
+                raise ShapeError(f"the output {y} must have a higher rank than the input {x}.")
+            new = (None,) * (y.rank - x.rank)
+        if new is None:
+            return types
+        if x.dims is None and y.dims is not None:
+            x = x.with_dims((None,) * (len(y.dims) - len(new)))
+        if x.dims is None:
+            return types
+        position = self._position(x)
+        out = [*x.dims[:position], *new, *x.dims[position:]]
+        out_dims = _unify_dims(out, y.dims, f"the input {x} replicated is {_shape(out)} but the output is {y}.")
+        types["Input"] = x.with_dims(out_dims[:position] + out_dims[position + len(new):])
+        types["Output"] = x.with_dims(out_dims)
+        return types
+
+    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
+        example = TensorType((None,) * (x.dim() - 1))
+        position = self._position(example) + 1
+        new = self._new_dims() or self.types["Output"].dims[position - 1: position - 1 + self.types["Output"].rank - example.rank]  # type: ignore[index, operator]
+        shape = tuple(x.shape)
+        ones = x.reshape(*shape[:position], *(1 for _ in new), *shape[position:])
+        return ones.expand(*shape[:position], *new, *shape[position:])  # type: ignore[misc]
+
+
+# -- reductions ---------------------------------------------------------------------------------
+def _infer_reduction(types: dict[str, TensorType], levels: tuple[int, ...] | None, element: str = "Real") -> dict[str, TensorType]:
+    """Output = input without the axes ``levels`` (None: all axes); kept axes flow both ways."""
+    x, y = types["Input"], types["Output"]
+    if levels is None:
+        types["Output"] = y.with_dims(())
+        return types
+    if x.dims is None and y.dims is not None:
+        x = x.with_dims((None,) * (len(y.dims) + len(levels)))
+    if x.dims is None:
+        return types
+    axes = [_check_axis(a, x) for a in levels]
+    if len(set(axes)) != len(axes):
+        raise ShapeError(f"the levels {levels} name the same axis of the input {x} twice.")
+    kept = [k for k in range(len(x.dims)) if k not in axes]
+    out = [x.dims[k] for k in kept]
+    out_dims = _unify_dims(out, y.dims, f"the input {x} reduces to {_shape(out)} but the output is {y}.")
+    dims = list(x.dims)
+    for k, d in zip(kept, out_dims):
+        dims[k] = d
+    types["Input"] = x.with_dims(tuple(dims))
+    types["Output"] = TensorType(out_dims, element)
+    return types
+
+
+def _reduced_axes(levels: tuple[int, ...] | None, x: torch.Tensor) -> tuple[int, ...]:
+    rank = x.dim() - 1
+    if levels is None:
+        return tuple(range(1, rank + 1))
+    return tuple(a % rank + 1 for a in levels)
+
+
+AGGREGATIONS = {
+    "Max": torch.amax,
+    "Min": torch.amin,
+    "Mean": torch.mean,
+    "Total": torch.sum,
+}
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class AggregationLayer(Layer):
+    """Reduces its input with ``"Max"``, ``"Mean"``, ``"Total"`` or ``"Min"`` over ``levels``:
+    by default every axis after the first, so channels are kept — ``(C, H, W) → (C,)``, the
+    global pooling at the end of a convolutional net — or an explicit tuple of axes.
+
+    >>> AggregationLayer("Max", input=(3, 4, 4)).types["Output"]
+    TensorType((3,))
+    >>> AggregationLayer("Mean")([[1.0, 3.0], [2.0, 6.0]]).tolist()
+    [2.0, 4.0]
+    """
+
+    function: str = "Max"
+    levels: int | tuple[int, ...] | None = None
+
+    def validate(self) -> None:
+        option_value("AggregationLayer", "function", self.function, tuple(AGGREGATIONS))
+        _levels_tuple("AggregationLayer", self.levels)
+
+    def _levels(self, rank: int | None) -> tuple[int, ...] | None:
+        if self.levels is not None:
+            return _levels_tuple(self.kind, self.levels)
+        return None if rank is None else tuple(range(1, rank))
+
+    def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
+        x, y = types["Input"], types["Output"]
+        if self.levels is None:
+            if x.rank is not None and x.rank < 2:
+                raise ShapeError(f'port "Input" needs an array of rank at least 2 (channels, then the axes to aggregate) but received {x} of rank {x.rank}.')
+            if x.dims is None:
+                if y.dims is None:
+                    types["Output"] = y.with_dims((None,))
+                    return types
+                _unify_dims((None,), y.dims, f"the output {y} must be a vector (one value per channel).")
+                return types
+        return _infer_reduction(types, self._levels(x.rank))
+
+    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
+        if not x.is_floating_point():
+            x = x.to(torch.get_default_dtype())
+        return AGGREGATIONS[self.function](x, dim=_reduced_axes(self._levels(x.dim() - 1), x))
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class TotalLayer(Layer):
+    """Sums its input over ``levels`` (an axis or a tuple of axes; ``None``: all, giving a scalar).
+
+    Wolfram's ``TotalLayer`` can also add several inputs together; symnet's takes one input and
+    reduces it (add inputs elementwise with ``ThreadingLayer("Plus")``).
+
+    >>> TotalLayer()([[1.0, 2.0], [3.0, 4.0]])
+    10.0
+    >>> TotalLayer(0)([[1.0, 2.0], [3.0, 4.0]]).tolist()
+    [4.0, 6.0]
+    """
+
+    levels: int | tuple[int, ...] | None = None
+
+    def validate(self) -> None:
+        _levels_tuple("TotalLayer", self.levels)
+
+    def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
+        return _infer_reduction(types, _levels_tuple(self.kind, self.levels))
+
+    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
+        if x.dim() == 1:
+            return x
+        return x.sum(dim=_reduced_axes(_levels_tuple(self.kind, self.levels), x))
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class SummationLayer(Layer):
+    """Sums all the elements of its input into a scalar.
+
+    >>> SummationLayer()([[1.0, 2.0], [3.0, 4.0]])
+    10.0
+    """
+
+    def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
+        types["Output"] = types["Output"].with_dims(())
+        return types
+
+    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
+        return x.reshape(x.shape[0], -1).sum(dim=1)
+
+
+# -- Dot ----------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False, repr=False)
+class DotLayer(Layer):
+    """The dot product of ``Input1`` and ``Input2``, contracting the last axis of the first with
+    the first axis of the second: vector·vector → scalar, matrix·vector → vector,
+    matrix·matrix → matrix (and likewise for higher ranks).
+
+    >>> DotLayer(input=[(2, 3), (3, 4)]).types["Output"]
+    TensorType((2, 4))
+    >>> DotLayer()([[[1.0, 2.0], [3.0, 4.0]], [1.0, 1.0]]).tolist()
+    [3.0, 7.0]
+    """
+
+    def input_ports(self) -> tuple[str, ...]:
+        return ("Input1", "Input2")
+
+    def port_specs(self) -> dict[str, Any]:
+        specs = super().port_specs()
+        if isinstance(self.input, list):
+            specs.pop("Input1", None)
+            specs.update(zip(self.input_ports(), self.input))
+        return specs
+
+    def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
+        a, b, y = types["Input1"], types["Input2"], types["Output"]
+        for port, t in (("Input1", a), ("Input2", b)):
+            if t.rank == 0:
+                raise ShapeError(f'port "{port}" needs at least a vector but received the scalar {t}.')
+        # The output is a's axes but the last, then b's axes but the first; fill in unknown ranks.
+        if a.dims is None and b.dims is not None and y.dims is not None:
+            a = a.with_dims((None,) * (len(y.dims) - len(b.dims) + 2))
+        if b.dims is None and a.dims is not None and y.dims is not None:
+            b = b.with_dims((None,) * (len(y.dims) - len(a.dims) + 2))
+        if a.dims is None or b.dims is None:
+            return types
+        if a.rank == 0 or b.rank == 0 or (y.rank is not None and y.rank != a.rank + b.rank - 2):  # type: ignore[operator]
+            raise ShapeError(f"the inputs {a} and {b} cannot give the output {y}: the product of ranks {a.rank} and {b.rank} has rank {max(a.rank + b.rank - 2, 0)}.")  # type: ignore[operator]
+        try:
+            inner = TensorType((a.dims[-1],)).unify(TensorType((b.dims[0],))).dims[0]  # type: ignore[index]
+        except ShapeError:
+            raise ShapeError(f"the last dimension of Input1 {a} must equal the first dimension of Input2 {b} ({a.dims[-1]} ≠ {b.dims[0]}).") from None
+        out = [*a.dims[:-1], *b.dims[1:]]
+        out_dims = _unify_dims(out, y.dims, f"the product of {a} and {b} has shape {_shape(out)} but the output is {y}.")
+        split = len(a.dims) - 1
+        types["Input1"] = a.with_dims((*out_dims[:split], inner))
+        types["Input2"] = b.with_dims((inner, *out_dims[split:]))
+        types["Output"] = TensorType(out_dims)
+        return types
+
+    def forward(self, arrays: Mapping[str, torch.Tensor], a: torch.Tensor, b: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
+        if not a.is_floating_point():
+            a = a.to(torch.get_default_dtype())
+        if not b.is_floating_point():
+            b = b.to(a.dtype)
+        batch, inner = a.shape[0], a.shape[-1]
+        product = torch.matmul(a.reshape(batch, -1, inner), b.reshape(batch, inner, -1))
+        return product.reshape(batch, *a.shape[1:-1], *b.shape[2:])

@@ -1,0 +1,408 @@
+"""Flatten, Reshape, Transpose, Catenate, Part, Aggregation, Replicate, Append, Prepend, Total,
+Summation and Dot layers: shapes, values against torch, gradients, errors, and use in nets."""
+
+import numpy as np
+import pytest
+import torch
+
+from symnet import (
+    VARYING,
+    AggregationLayer,
+    All,
+    AppendLayer,
+    CatenateLayer,
+    DotLayer,
+    FlattenLayer,
+    LinearLayer,
+    NetChain,
+    NetError,
+    NetExtract,
+    NetGraph,
+    NetInitialize,
+    NetPort,
+    PartLayer,
+    PrependLayer,
+    ReplicateLayer,
+    ReshapeLayer,
+    SummationLayer,
+    TensorType,
+    TotalLayer,
+    TransposeLayer,
+)
+from tests.harness import check_layer
+
+
+def dims(layer, port="Output"):
+    return layer.types[port].dims
+
+
+# -- Flatten ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "level, expected, reference",
+    [
+        (None, (24,), lambda x: x.reshape(x.shape[0], -1)),
+        (0, (2, 3, 4), lambda x: x),
+        (1, (6, 4), lambda x: x.reshape(x.shape[0], 6, 4)),
+        (2, (24,), lambda x: x.reshape(x.shape[0], 24)),
+        (-1, (2, 12), lambda x: x.reshape(x.shape[0], 2, 12)),
+        (-2, (24,), lambda x: x.reshape(x.shape[0], 24)),
+    ],
+)
+def test_flatten(level, expected, reference):
+    layer = FlattenLayer(level, input=(2, 3, 4))
+    assert dims(layer) == expected
+    check_layer(layer, lambda a, x: reference(x))
+
+
+def test_flatten_infers_backwards():
+    assert dims(FlattenLayer(input=(2, None), output=6), "Input") == (2, 3)
+    assert dims(FlattenLayer(1, output=(6, 4)), "Input") == (None, None, 4)
+    assert dims(FlattenLayer(-1, input=(None, 3, None), output=(5, 12)), "Input") == (5, 3, 4)
+    assert dims(FlattenLayer()) == (None,)
+
+
+def test_flatten_varying():
+    assert dims(FlattenLayer(-1, input=(VARYING, 2, 3))) == (VARYING, 6)
+    assert FlattenLayer(-1, input=(VARYING, 2, 3))(np.ones((5, 2, 3))).shape == (5, 6)
+
+
+def test_flatten_errors():
+    with pytest.raises(NetError, match=r"\(FlattenLayer\): level 3 flattens 4 axes but the input \(2, 3, 4\) has rank 3: use a level from -2 to 2\."):
+        FlattenLayer(3, input=(2, 3, 4))
+    with pytest.raises(NetError, match=r'port "Input" needs at least a vector but received the scalar \(\)'):
+        FlattenLayer(input="Real")
+    with pytest.raises(NetError, match=r"the input \(4, \?\) cannot flatten to the output \(6,\): 6 is not a multiple of the known dimensions"):
+        FlattenLayer(input=(4, None), output=6)
+    with pytest.raises(NetError, match=r"the input \(2, 3\) flattens to \(6,\) but the output is \(5,\)"):
+        FlattenLayer(input=(2, 3), output=5)
+    with pytest.raises(NetError, match=r"FlattenLayer: the level must be None or an int, not 'All'"):
+        FlattenLayer("All")
+
+
+# -- Reshape ----------------------------------------------------------------------------------
+def test_reshape():
+    layer = ReshapeLayer((3, -1), input=(2, 6))
+    assert dims(layer) == (3, 4)
+    check_layer(layer, lambda a, x: x.reshape(x.shape[0], 3, 4))
+    check_layer(ReshapeLayer(("Inferred",), input=(2, 3)), lambda a, x: x.reshape(x.shape[0], 6))
+    check_layer(ReshapeLayer(6, input=(3, 2)), lambda a, x: x.reshape(x.shape[0], 6))
+
+
+def test_reshape_infers_backwards():
+    assert dims(ReshapeLayer((2, 3), input=(None, 2)), "Input") == (3, 2)
+    assert dims(ReshapeLayer((2, -1), input=(None, 2), output=(2, 6)), "Input") == (6, 2)
+    assert dims(ReshapeLayer((-1, 3), input=(VARYING, 6))) == (VARYING, 3)
+
+
+def test_reshape_errors():
+    with pytest.raises(NetError, match=r"\(ReshapeLayer\): the input \(2, 3\) has 6 elements, which cannot be reshaped to \(4,\) with 4 elements\."):
+        ReshapeLayer((4,), input=(2, 3))
+    with pytest.raises(NetError, match=r"the input \(2, 3\) has 6 elements, which cannot be reshaped to \(4, -1\): 6 is not a multiple of 4\."):
+        ReshapeLayer((4, -1), input=(2, 3))
+    with pytest.raises(NetError, match=r"the input \(n, 3\) has a varying dimension, which cannot be reshaped to the fixed shape \(3, 3\): write -1"):
+        ReshapeLayer((3, 3), input=(VARYING, 3))
+    with pytest.raises(NetError, match=r'ReshapeLayer: the dims must be a tuple of positive ints with at most one -1 \(or "Inferred"\), not \(-1, -1\)'):
+        ReshapeLayer((-1, -1))
+    with pytest.raises(NetError, match=r"not \(0, 2\)"):
+        ReshapeLayer((0, 2))
+
+
+# -- Transpose --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "perm, expected, reference",
+    [
+        (None, (3, 2, 4), lambda x: x.transpose(1, 2)),
+        ((0, 2), (4, 3, 2), lambda x: x.transpose(1, 3)),
+        ((1, -1), (2, 4, 3), lambda x: x.transpose(2, 3)),
+        ((2, 0, 1), (4, 2, 3), lambda x: x.permute(0, 3, 1, 2)),
+    ],
+)
+def test_transpose(perm, expected, reference):
+    layer = TransposeLayer(perm, input=(2, 3, 4))
+    assert dims(layer) == expected
+    check_layer(layer, lambda a, x: reference(x))
+
+
+def test_transpose_infers_backwards_and_keeps_varying():
+    assert dims(TransposeLayer(output=(3, 2)), "Input") == (2, 3)
+    assert dims(TransposeLayer((2, 0, 1), output=(4, 2, 3)), "Input") == (2, 3, 4)
+    layer = TransposeLayer(input=(VARYING, 3))
+    assert dims(layer) == (3, VARYING)
+    data = np.arange(15.0).reshape(5, 3)
+    np.testing.assert_array_equal(layer(data), data.T)
+
+
+def test_transpose_errors():
+    with pytest.raises(NetError, match=r'port "Input" needs at least a matrix to transpose but received \(3,\) of rank 1'):
+        TransposeLayer(input=3)
+    with pytest.raises(NetError, match=r"axis 3 is outside the input \(2, 3, 4\) of rank 3: use 0 … 2"):
+        TransposeLayer((0, 3), input=(2, 3, 4))
+    with pytest.raises(NetError, match=r"the permutation \(2, 0, 1\) has 3 entries but the input \(2, 3\) has rank 2"):
+        TransposeLayer((2, 0, 1), input=(2, 3))
+    with pytest.raises(NetError, match=r"TransposeLayer: \(0, 0, 1\) is not a permutation of 0 … 2"):
+        TransposeLayer((0, 0, 1))
+
+
+# -- Catenate ---------------------------------------------------------------------------------
+def test_catenate():
+    layer = CatenateLayer(input=[(2, 3), (4, 3)])
+    assert dims(layer) == (6, 3)
+    check_layer(layer, lambda a, x, y: torch.cat([x, y], 1))
+    layer = CatenateLayer(-1, input=[(2, 1), (2, 3), (2, 2)])
+    assert layer.input_ports() == ("Input1", "Input2", "Input3")
+    assert dims(layer) == (2, 6)
+    check_layer(layer, lambda a, x, y, z: torch.cat([x, y, z], -1))
+
+
+def test_catenate_infers_a_missing_input():
+    layer = CatenateLayer(input=[(2, 3), None], output=(5, 3))
+    assert dims(layer, "Input2") == (3, 3)
+    assert dims(CatenateLayer(input=[(VARYING, 3), (2, 3)])) == (VARYING, 3)
+
+
+def test_catenate_errors():
+    with pytest.raises(NetError, match=r'port "Input2" has shape \(2, 4\) but port "Input1" has shape \(2, 3\): the inputs must agree on every axis except level 0\.'):
+        CatenateLayer(input=[(2, 3), (2, 4)])
+    with pytest.raises(NetError, match=r'port "Input2" has rank 1 \(3,\) but port "Input1" has rank 2 \(2, 3\): catenated inputs must have the same rank'):
+        CatenateLayer(input=[(2, 3), 3])
+    with pytest.raises(NetError, match=r"level 2 is outside the input \(2, 3\) of rank 2"):
+        CatenateLayer(2, input=[(2, 3), (2, 3)])
+    with pytest.raises(NetError, match=r"the inputs have 6 elements along level 0 in all but the output \(5, 3\) has 5"):
+        CatenateLayer(input=[(2, 3), (4, 3)], output=(5, 3))
+
+
+# -- Part -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "spec, expected, reference",
+    [
+        (1, (5,), lambda x: x[:, 1]),
+        (-1, (5,), lambda x: x[:, -1]),
+        (slice(1, 3), (2, 5), lambda x: x[:, 1:3]),
+        (slice(-3, None), (3, 5), lambda x: x[:, -3:]),
+        ((slice(1, 3), All), (2, 5), lambda x: x[:, 1:3, :]),
+        (((1, 3), 2), (2,), lambda x: x[:, 1:3, 2]),
+        ((All, slice(0, 5, 2)), (4, 3), lambda x: x[:, :, 0:5:2]),
+        ((1, -1), (), lambda x: x[:, 1, -1]),
+        ((All, [4, 0]), (4, 2), lambda x: x[:, :, [4, 0]]),
+        ([3, -4], (2, 5), lambda x: x[:, [3, 0]]),
+    ],
+)
+def test_part(spec, expected, reference):
+    layer = PartLayer(spec, input=(4, 5))
+    assert dims(layer) == expected
+    check_layer(layer, lambda a, x: reference(x))
+
+
+def test_part_infers_backwards_and_keeps_varying():
+    assert dims(PartLayer(0, output=(3, 4)), "Input") == (None, 3, 4)
+    assert dims(PartLayer((All, 1), output=(7,)), "Input") == (7, None)
+    layer = PartLayer((All, 1), input=(VARYING, 3))
+    assert dims(layer) == (VARYING,)
+    assert layer(np.arange(12.0).reshape(4, 3)).tolist() == [1.0, 4.0, 7.0, 10.0]
+    assert dims(PartLayer(slice(0, 2), input=(VARYING, 3))) == (2, 3)
+
+
+def test_part_errors():
+    with pytest.raises(NetError, match=r"index 5 is out of range for axis 0 of size 3 \(input \(3,\)\): use 0 … 2, or -3 … -1 from the end\."):
+        PartLayer(5, input=3)
+    with pytest.raises(NetError, match=r"index -5 is out of range for axis 1 of size 4"):
+        PartLayer((0, [1, -5]), input=(2, 4))
+    with pytest.raises(NetError, match=r"the span 1:7 is out of range for axis 0 of size 4 \(input \(4,\)\)"):
+        PartLayer(slice(1, 7), input=4)
+    with pytest.raises(NetError, match=r"the span 3:1 selects nothing from axis 0 of size 4"):
+        PartLayer(slice(3, 1), input=4)
+    with pytest.raises(NetError, match=r"the part \(0, 0, 0\) indexes 3 axes but the input \(2, 3\) has rank 2"):
+        PartLayer((0, 0, 0), input=(2, 3))
+    with pytest.raises(NetError, match=r"PartLayer: 'a' is not a part: use an int, a slice"):
+        PartLayer("a")
+    with pytest.raises(NetError, match=r"only positive steps are supported"):
+        PartLayer(slice(None, None, -1))
+    # A varying axis is only checked against the data.
+    with pytest.raises(NetError, match=r"index 4 is out of range for axis 0 of size 3"):
+        PartLayer(4, input=VARYING)([1.0, 2.0, 3.0])
+
+
+# -- Aggregation, Total, Summation ------------------------------------------------------------
+@pytest.mark.parametrize(
+    "function, reference",
+    [("Max", torch.amax), ("Min", torch.amin), ("Mean", torch.mean), ("Total", torch.sum)],
+)
+def test_aggregation(function, reference):
+    layer = AggregationLayer(function, input=(3, 4, 5))
+    assert dims(layer) == (3,)
+    check_layer(layer, lambda a, x: reference(x, dim=(2, 3)))
+    layer = AggregationLayer(function, (0, -1), input=(3, 4, 5))
+    assert dims(layer) == (4,)
+    check_layer(layer, lambda a, x: reference(x, dim=(1, 3)))
+
+
+def test_aggregation_inference_and_varying():
+    assert dims(AggregationLayer("Mean", -1, output=2), "Input") == (2, None)
+    assert dims(AggregationLayer(input=(4, VARYING))) == (4,)
+    layer = AggregationLayer("Mean", 0, input=(VARYING, 2))
+    assert dims(layer) == (2,)
+    np.testing.assert_allclose(layer([[1.0, 2.0], [3.0, 4.0], [5.0, 9.0]]), [3.0, 5.0])
+
+
+def test_aggregation_errors():
+    with pytest.raises(NetError, match=r'port "Input" needs an array of rank at least 2 \(channels, then the axes to aggregate\) but received \(3,\) of rank 1'):
+        AggregationLayer(input=3)
+    with pytest.raises(NetError, match=r'AggregationLayer: function \'Maxx\' is not one of "Max", "Min", "Mean", "Total"\. Did you mean "Max"\?'):
+        AggregationLayer("Maxx")
+    with pytest.raises(NetError, match=r"the levels \(0, -2\) name the same axis of the input \(3, 4\) twice"):
+        AggregationLayer("Max", (0, -2), input=(3, 4))
+    with pytest.raises(NetError, match=r"level 3 is outside the input \(3, 4\) of rank 2"):
+        AggregationLayer("Max", 3, input=(3, 4))
+
+
+def test_total():
+    assert dims(TotalLayer(input=(2, 3))) == ()
+    check_layer(TotalLayer(input=(2, 3)), lambda a, x: x.sum(dim=(1, 2)))
+    check_layer(TotalLayer(0, input=(2, 3, 4)), lambda a, x: x.sum(dim=1))
+    check_layer(TotalLayer((0, 2), input=(2, 3, 4)), lambda a, x: x.sum(dim=(1, 3)))
+    assert TotalLayer()(2.5) == 2.5
+    with pytest.raises(NetError, match=r"TotalLayer: the levels must be None, an int or a non-empty tuple of ints, not 'All'"):
+        TotalLayer("All")
+
+
+def test_summation():
+    assert dims(SummationLayer()) == ()
+    check_layer(SummationLayer(input=(2, 3)), lambda a, x: x.sum(dim=(1, 2)))
+    check_layer(SummationLayer(input=4), lambda a, x: x.sum(dim=1))
+
+
+# -- Replicate --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "spec, level, expected, reference",
+    [
+        (3, 0, (3, 2, 4), lambda x: x[:, None].expand(-1, 3, 2, 4)),
+        (3, 1, (2, 3, 4), lambda x: x[:, :, None].expand(-1, 2, 3, 4)),
+        (3, -1, (2, 4, 3), lambda x: x[..., None].expand(-1, 2, 4, 3)),
+        ((2, 3), 0, (2, 3, 2, 4), lambda x: x[:, None, None].expand(-1, 2, 3, 2, 4)),
+    ],
+)
+def test_replicate(spec, level, expected, reference):
+    layer = ReplicateLayer(spec, level, input=(2, 4))
+    assert dims(layer) == expected
+    check_layer(layer, lambda a, x: reference(x))
+
+
+def test_replicate_infers_size_and_input():
+    layer = ReplicateLayer(input=2, output=(4, 2))
+    assert dims(layer) == (4, 2)
+    check_layer(layer, lambda a, x: x[:, None].expand(-1, 4, 2))
+    assert dims(ReplicateLayer(3, output=(3, 5)), "Input") == (5,)
+
+
+def test_replicate_errors():
+    with pytest.raises(NetError, match=r"level 3 is outside the input \(2,\) of rank 1: use 0 … 1, or a negative level"):
+        ReplicateLayer(3, 3, input=2)
+    with pytest.raises(NetError, match=r"ReplicateLayer: the size must be a positive int, a tuple of them or None, not 0"):
+        ReplicateLayer(0)
+    with pytest.raises(NetError, match=r"the input \(2,\) replicated is \(3, 2\) but the output is \(4, 2\)"):
+        ReplicateLayer(3, input=2, output=(4, 2))
+
+
+# -- Append, Prepend --------------------------------------------------------------------------
+@pytest.mark.parametrize("layer_class, at_end", [(AppendLayer, True), (PrependLayer, False)])
+def test_append_prepend(layer_class, at_end):
+    layer = layer_class(input=(3, 2))
+    assert dims(layer, "Element") == (2,)
+    assert dims(layer) == (4, 2)
+
+    def reference(arrays, sequence, element):
+        parts = [sequence, element[:, None]]
+        return torch.cat(parts if at_end else parts[::-1], 1)
+
+    check_layer(layer, reference)
+    assert dims(layer_class(element=(2, 5))) == (None, 2, 5)
+    assert dims(layer_class(output=(5, 2)), "Input") == (4, 2)
+    assert dims(layer_class(input=(VARYING, 2))) == (VARYING, 2)
+
+
+def test_append_errors():
+    with pytest.raises(NetError, match=r'port "Element" has shape \(5,\) but the elements of port "Input" \(3, 4\) have shape \(4,\)'):
+        AppendLayer(input=(3, 4), element=5)
+    with pytest.raises(NetError, match=r'port "Input" needs a sequence \(an array with a first axis to extend\) but received the scalar \(\)'):
+        PrependLayer(input="Real")
+    with pytest.raises(NetError, match=r"the sequence \(3, 4\) grows to 4 elements but the output \(3, 4\) has 3"):
+        AppendLayer(input=(3, 4), output=(3, 4))
+
+
+# -- Dot --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "shapes, expected, equation",
+    [
+        ([3, 3], (), "bi,bi->b"),
+        ([(2, 3), 3], (2,), "bij,bj->bi"),
+        ([3, (3, 4)], (4,), "bi,bij->bj"),
+        ([(2, 3), (3, 4)], (2, 4), "bij,bjk->bik"),
+        ([(2, 2, 3), (3, 4)], (2, 2, 4), "bhij,bjk->bhik"),
+    ],
+)
+def test_dot(shapes, expected, equation):
+    layer = DotLayer(input=shapes)
+    assert dims(layer) == expected
+    check_layer(layer, lambda a, x, y: torch.einsum(equation, x, y))
+
+
+def test_dot_infers_a_missing_input():
+    layer = DotLayer(input=[(2, 3), None], output=(2, 5))
+    assert dims(layer, "Input2") == (3, 5)
+    assert dims(DotLayer(input=[None, 3], output=(2,)), "Input1") == (2, 3)
+
+
+def test_dot_errors():
+    with pytest.raises(NetError, match=r"DotLayer.*the last dimension of Input1 \(2, 3\) must equal the first dimension of Input2 \(4,\) \(3 ≠ 4\)"):
+        DotLayer(input=[(2, 3), 4])
+    with pytest.raises(NetError, match=r'port "Input2" needs at least a vector but received the scalar \(\)'):
+        DotLayer(input=[3, "Real"])
+    with pytest.raises(NetError, match=r"the product of \(2, 3\) and \(3,\) has shape \(2,\) but the output is \(4,\)"):
+        DotLayer(input=[(2, 3), 3], output=4)
+
+
+# -- inside nets ------------------------------------------------------------------------------
+def test_catenate_in_a_graph_of_two_linear_layers():
+    net = NetGraph(
+        {"a": LinearLayer(3), "b": LinearLayer(4), "cat": CatenateLayer()},
+        [(NetPort("Input"), "a"), (NetPort("Input"), "b"), (["a", "b"], "cat")],
+        input=5,
+    )
+    assert net.types["Output"].dims == (7,)
+    net = NetInitialize(net, random_seeding=3)
+    x = np.random.default_rng(0).normal(size=5)
+    by_hand = np.concatenate([NetExtract(net, [k, "Weights"]) @ x + NetExtract(net, [k, "Biases"]) for k in ("a", "b")])
+    np.testing.assert_allclose(net(x), by_hand, rtol=1e-5, atol=1e-6)
+
+
+def test_graph_infers_linear_size_through_catenate():
+    net = NetGraph([LinearLayer(), LinearLayer(2), CatenateLayer()], [(NetPort("Input"), 0), (NetPort("Input"), 1), ([0, 1], 2)], input=3, output=5)
+    assert net.layers["0"].types["Weights"].dims == (3, 3)
+
+
+def test_append_in_a_graph():
+    net = NetGraph(
+        {"element": LinearLayer(4), "append": AppendLayer()},
+        [(NetPort("Vector"), "element", NetPort("append", "Element")), (NetPort("Sequence"), NetPort("append", "Input"))],
+        ports={"Vector": 2, "Sequence": (3, 4)},
+    )
+    assert net.types["Output"].dims == (4, 4)
+    net = NetInitialize(net)
+    sequence, vector = np.ones((3, 4)), np.array([1.0, -2.0])
+    element = NetExtract(net, ["element", "Weights"]) @ vector + NetExtract(net, ["element", "Biases"])
+    np.testing.assert_allclose(net({"Vector": vector, "Sequence": sequence}), np.vstack([sequence, element]), rtol=1e-5)
+
+
+def test_structure_layers_in_a_chain():
+    net = NetChain([LinearLayer(12), ReshapeLayer((3, 4)), TransposeLayer(), PartLayer(slice(0, 2)), AggregationLayer("Mean"), FlattenLayer()], input=2)
+    assert [layer.types["Output"].dims for layer in net.layers.values()] == [(12,), (3, 4), (4, 3), (2, 3), (2,), (2,)]
+    net = NetInitialize(net)
+    x = np.array([0.5, -1.0])
+    hidden = (NetExtract(net, [0, "Weights"]) @ x + NetExtract(net, [0, "Biases"])).reshape(3, 4).T[0:2].mean(axis=1)
+    np.testing.assert_allclose(net(x), hidden, rtol=1e-5, atol=1e-6)
+
+
+def test_chain_infers_through_flatten_backwards():
+    net = NetChain([ReshapeLayer((2, -1)), FlattenLayer(), LinearLayer(3)], input=(3, 2))
+    assert net.layers["2"].types["Weights"].dims == (3, 6)
+    assert net.types["Output"] == TensorType((3,))
