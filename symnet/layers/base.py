@@ -28,6 +28,9 @@ from ..types import UNKNOWN, TensorType
 
 MAX_INFERENCE_ROUNDS = 100
 
+#: the default of ``Layer.__call__``'s port: Automatic (decode outputs), told apart from None (raw)
+_DEFAULT_PORT = object()
+
 
 def port_type_of(spec: Any) -> TensorType:
     """The TensorType a port specification fixes: a shape, a type, or a coder's own type."""
@@ -188,10 +191,12 @@ class Layer:
         return dataclasses.replace(self, arrays=new, types=None)
 
     # -- evaluation ---------------------------------------------------------------------------
-    def __call__(self, data: Any, port: Any = None, **options: Any) -> Any:
-        from ..engine import evaluate
+    def __call__(self, data: Any, port: Any = _DEFAULT_PORT, **options: Any) -> Any:
+        """Evaluate on one example or a batch; ``port`` names an output, a NetPort or a decoder
+        property (default: every output, decoded by its decoder); ``None`` gives raw arrays."""
+        from ..engine import Automatic, evaluate
 
-        return evaluate(self, data, port, **options)
+        return evaluate(self, data, Automatic if port is _DEFAULT_PORT else port, **options)
 
     def __repr__(self) -> str:
         from ..display import layer_repr
