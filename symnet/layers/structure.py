@@ -334,7 +334,9 @@ class CatenateLayer(Layer):
                 reference = (where, t)
         lengths = [types[p].dims[axis] if types[p].dims is not None else None for p in ports]  # type: ignore[index]
         total = _combine(lengths, "+")
-        out = _unify_dims([total], None if y.dims is None else [y.dims[axis]], f"the inputs have {total} elements along level {self.level} in all but the output {y} has {y.dims[axis] if y.dims else None}.")[0]  # type: ignore[index]
+        given = None if y.dims is None else y.dims[axis]
+        message = f"the inputs have {dim_str(total)} elements along level {self.level} in all but the output {y} has {dim_str(given)}."
+        out = _unify_dims([total], [given], message)[0]
         part = _missing_part(lengths, out, "+")
         if part == 0:
             raise ShapeError(f"the inputs are longer along level {self.level} than the output {y}.")
@@ -601,7 +603,7 @@ class ReplicateLayer(Layer):
 
 
 # -- reductions ---------------------------------------------------------------------------------
-def _infer_reduction(types: dict[str, TensorType], levels: tuple[int, ...] | None, element: str = "Real") -> dict[str, TensorType]:
+def _infer_reduction(types: dict[str, TensorType], levels: tuple[int, ...] | None) -> dict[str, TensorType]:
     """Output = input without the axes ``levels`` (None: all axes); kept axes flow both ways."""
     x, y = types["Input"], types["Output"]
     if levels is None:
@@ -621,7 +623,7 @@ def _infer_reduction(types: dict[str, TensorType], levels: tuple[int, ...] | Non
     for k, d in zip(kept, out_dims):
         dims[k] = d
     types["Input"] = x.with_dims(tuple(dims))
-    types["Output"] = TensorType(out_dims, element)
+    types["Output"] = TensorType(out_dims)
     return types
 
 
