@@ -1,0 +1,311 @@
+"""The "Image" encoder (pictures to float tensors) and decoder (tensors to pictures).
+
+The encoder takes one image or a batch: a PIL image, a file path, a uint8 array or a list of
+them. Arrays are channels-last, as Pillow and numpy give them: ``(H, W)`` or ``(H, W, C)`` is
+one image (a 3-axis array is one image when its last axis has 1, 3 or 4 entries), ``(N, H, W)``
+or ``(N, H, W, C)`` a batch. Its output is float32 ``(C, H, W)`` per example with values in
+[0, 1], then ``(x - mean_image) / sqrt(variance_image)`` when those are given. An array
+already of the port's numeric shape bypasses the encoder (the engine passes it through).
+
+Batches of arrays at the target size are converted in a few whole-batch torch operations;
+images that need resizing, and files, are decoded and resized by Pillow in a thread pool
+(Pillow releases the GIL while it decodes and resamples).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..errors import InputError, NetError
+from ..types import TensorType
+from .base import Coder, as_batch_tensor, check_choice, register
+
+#: color space → (Pillow mode, channels)
+COLOR_SPACES = {"Grayscale": ("L", 1), "RGB": ("RGB", 3), "RGBA": ("RGBA", 4)}
+RESIZE_METHODS = ("Stretch", "Fit", "Fill")
+RESAMPLINGS = {
+    "Nearest": Image.Resampling.NEAREST,
+    "Bilinear": Image.Resampling.BILINEAR,
+    "Bicubic": Image.Resampling.BICUBIC,
+    "Lanczos": Image.Resampling.LANCZOS,
+    "Box": Image.Resampling.BOX,
+    "Hamming": Image.Resampling.HAMMING,
+}
+#: modes whose pixel range is unknown (16/32-bit): converting them to 8 bits would clip silently
+HIGH_DEPTH_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+_executor: ThreadPoolExecutor | None = None
+
+
+def executor() -> ThreadPoolExecutor:
+    """The shared pool that decodes image files (one thread per core)."""
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1), thread_name_prefix="symnet-image")
+    return _executor
+
+
+def _check_size(where: str, size: Any) -> tuple[int, int] | None:
+    if size is None:
+        return None
+    if isinstance(size, int) and not isinstance(size, bool):
+        size = (size, size)
+    size = tuple(size)
+    if len(size) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in size):
+        raise NetError(f"{where}: size must be (width, height) with positive ints, or one int for a square; received {size!r}.")
+    return size  # type: ignore[return-value]
+
+
+def _check_statistic(where: str, name: str, value: Any, channels: int, positive: bool) -> Any:
+    if value is None:
+        return None
+    values = (value,) if isinstance(value, int | float) else tuple(float(v) for v in value)
+    if len(values) not in (1, channels):
+        raise NetError(f"{where}: {name} needs 1 or {channels} values (one per channel) but received {len(values)}.")
+    if positive and any(v <= 0 for v in values):
+        raise NetError(f"{where}: {name} must be positive; received {value!r}.")
+    return float(values[0]) if len(values) == 1 else values
+
+
+def _channel_view(value: Any) -> torch.Tensor:
+    return torch.tensor(value if isinstance(value, tuple) else (value,), dtype=torch.float32).view(1, -1, 1, 1)
+
+
+def _convert_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
+    """(N, H, W, c) floats in [0, 1] → (N, channels, H, W), converting as Pillow does."""
+    have = x.shape[-1]
+    if have == channels:
+        return x.permute(0, 3, 1, 2).contiguous()
+    if channels == 1:  # ITU-R 601-2 luma, as Pillow's convert("L"); alpha is ignored
+        gray = x[..., 0] * 0.299 + x[..., 1] * 0.587 + x[..., 2] * 0.114 if have >= 3 else x[..., 0]
+        return gray.unsqueeze(1)
+    rgb = x[..., :3] if have >= 3 else x[..., :1].expand(*x.shape[:-1], 3)
+    if channels == 3:
+        return rgb.permute(0, 3, 1, 2).contiguous()
+    alpha = torch.ones_like(x[..., :1])
+    return torch.cat([rgb, alpha], dim=-1).permute(0, 3, 1, 2).contiguous()
+
+
+@dataclass(frozen=True, repr=False)
+class ImageParameters(Coder):
+    """The parameters the Image encoder and decoder share (size, color space, normalization)."""
+
+    kind: ClassVar[str] = "Image"
+
+    size: tuple[int, int] | None = None
+    color_space: str = "RGB"
+    mean_image: float | tuple[float, ...] | None = None
+    variance_image: float | tuple[float, ...] | None = None
+    resize_method: str = "Stretch"
+    resampling: str = "Bilinear"
+    padding: int = 0
+
+    def __post_init__(self) -> None:
+        where = f'"{self.kind}" {"encoder" if self.role == "NetEncoder" else "decoder"}'
+        object.__setattr__(self, "size", _check_size(where, self.size))
+        check_choice(where, "color_space", self.color_space, tuple(COLOR_SPACES))
+        check_choice(where, "resize_method", self.resize_method, RESIZE_METHODS)
+        check_choice(where, "resampling", self.resampling, tuple(RESAMPLINGS))
+        object.__setattr__(self, "mean_image", _check_statistic(where, "mean_image", self.mean_image, self.channels, False))
+        object.__setattr__(self, "variance_image", _check_statistic(where, "variance_image", self.variance_image, self.channels, True))
+        if not (isinstance(self.padding, int) and 0 <= self.padding <= 255):
+            raise NetError(f"{where}: padding must be an int pixel value in 0 … 255; received {self.padding!r}.")
+
+    @property
+    def channels(self) -> int:
+        return COLOR_SPACES[self.color_space][1]
+
+    @property
+    def port_type(self) -> TensorType:
+        if self.size is None:
+            return TensorType((self.channels, None, None))
+        width, height = self.size
+        return TensorType((self.channels, height, width))
+
+
+@register
+@dataclass(frozen=True, repr=False)
+class ImageEncoder(ImageParameters):
+    """Images (PIL images, file paths, uint8 arrays) to float tensors of shape (C, H, W).
+
+    Arguments: ``size`` (width, height) or one int for a square, or None to keep each image's
+    size; ``color_space`` "Grayscale", "RGB" or "RGBA"; ``mean_image`` and ``variance_image``
+    (one value or one per channel) to normalize; ``resize_method`` "Stretch" (ignore the aspect
+    ratio), "Fit" (fit inside, pad with ``padding``, a 0…255 value) or "Fill" (cover, crop the
+    center); ``resampling`` "Bilinear", "Nearest", "Bicubic", "Lanczos", "Box" or "Hamming".
+
+    >>> encoder = NetEncoder("Image", size=(28, 28), color_space="Grayscale")
+    >>> encoder
+    NetEncoder("Image", size=(28, 28), color_space="Grayscale")
+    >>> batch, was_batch = encoder.encode(np.zeros((5, 28, 28), np.uint8))
+    >>> tuple(batch.shape), was_batch
+    ((5, 1, 28, 28), True)
+    """
+
+    role: ClassVar[str] = "NetEncoder"
+
+    # -- encoding -------------------------------------------------------------------------------
+    def encode(self, data: Any) -> tuple[torch.Tensor, bool]:
+        """One image or a batch → (float32 tensor (N, C, H, W), whether it was a batch)."""
+        if isinstance(data, torch.Tensor):
+            data = data.detach().cpu().numpy()
+        if isinstance(data, np.ndarray) and data.dtype != object:
+            pixels, was_batch = self._array_layout(data)
+            tensor = self._from_pixels(pixels)
+        elif isinstance(data, list | tuple):
+            if not data:
+                raise InputError("Image encoder: received an empty batch.")
+            tensor, was_batch = self._from_pixels(self._load_many(list(data))), True
+        else:
+            tensor, was_batch = self._from_pixels(self._load_many([data])), False
+        return self._normalize(tensor), was_batch
+
+    def _array_layout(self, array: np.ndarray) -> tuple[np.ndarray, bool]:
+        """A channels-last array as (N, H, W, c) and whether it was a batch."""
+        if array.ndim == 2:
+            return array[None, :, :, None], False
+        if array.ndim == 3:
+            if array.shape[-1] in (1, 3, 4):
+                return array[None], False
+            return array[..., None], True
+        if array.ndim == 4 and array.shape[-1] in (1, 3, 4):
+            return array, True
+        raise InputError(
+            f"Image encoder: expected a channels-last image array (H, W), (H, W, C), (N, H, W) or (N, H, W, C) with C = 1, 3 or 4, but received shape {array.shape}."
+        )
+
+    def _from_pixels(self, pixels: np.ndarray) -> torch.Tensor:
+        """(N, H, W, c) pixels (uint8, or floats in [0, 1]) → float32 (N, C, H, W), resizing if needed."""
+        height, width = pixels.shape[1:3]
+        if self.size is not None and (width, height) != self.size:
+            uint8 = pixels if pixels.dtype == np.uint8 else self._to_uint8(pixels)
+            return self._from_pixels(self._load_many(list(uint8)))
+        if pixels.dtype == np.uint8:
+            tensor = torch.from_numpy(pixels if pixels.flags.writeable else pixels.copy())
+            if pixels.shape[-1] == 1 and self.channels == 1:
+                # the common case (grayscale batches) in exactly the plain torch expression
+                return tensor.squeeze(-1).float().div_(255).unsqueeze(1)
+            return _convert_channels(tensor.float().div_(255), self.channels)
+        if pixels.dtype == np.bool_ or np.issubdtype(pixels.dtype, np.floating):
+            return _convert_channels(torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32)), self.channels)
+        raise InputError(f"Image encoder: expected uint8 pixels (0 … 255) or floats in [0, 1] but received an array of {pixels.dtype}; scale it to one of those first.")
+
+    @staticmethod
+    def _to_uint8(pixels: np.ndarray) -> np.ndarray:
+        return np.clip(np.rint(pixels.astype(np.float32) * 255), 0, 255).astype(np.uint8)
+
+    def _load_many(self, items: list[Any]) -> np.ndarray:
+        """Decode and resize each item (in parallel when there are several) → (N, H, W, C) uint8."""
+        work = [(item, index) for index, item in enumerate(items)]
+        if len(work) > 1:
+            arrays = list(executor().map(self._load_one, work))
+        else:
+            arrays = [self._load_one(work[0])]
+        shapes = {a.shape for a in arrays}
+        if len(shapes) > 1:
+            first, second = sorted(shapes)[:2]
+            raise InputError(f"Image encoder: the images of a batch have different sizes ({first[1]}×{first[0]} and {second[1]}×{second[0]}); give the encoder a size, such as size=(28, 28), to resize them.")
+        return np.stack(arrays)
+
+    def _load_one(self, work: tuple[Any, int]) -> np.ndarray:
+        item, index = work
+        if isinstance(item, str | os.PathLike):
+            path = os.fspath(item)
+            try:
+                with Image.open(path) as image:
+                    image.load()
+                    return self._pixels(image, f'the image file "{path}"')
+            except FileNotFoundError:
+                raise InputError(f'Image encoder: the image file "{path}" does not exist.') from None
+            except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+                raise InputError(f'Image encoder: cannot read the image file "{path}": it is corrupt or not an image ({error}).') from None
+        if isinstance(item, Image.Image):
+            return self._pixels(item, f"image {index}")
+        if isinstance(item, np.ndarray) and item.dtype != object:
+            pixels, was_batch = self._array_layout(item)
+            if was_batch:
+                raise InputError(f"Image encoder: item {index} of the batch is an array of shape {item.shape}, which is itself a batch; give one image per item.")
+            uint8 = pixels[0] if pixels.dtype == np.uint8 else self._to_uint8(pixels[0])
+            return self._pixels(Image.fromarray(uint8[..., 0] if uint8.shape[-1] == 1 else uint8), f"image {index}")
+        raise InputError(f"Image encoder: expected a PIL image, an image file path or a uint8 array but received {type(item).__name__} (item {index}).")
+
+    def _pixels(self, image: Image.Image, where: str) -> np.ndarray:
+        """One PIL image converted to the color space and resized → (H, W, C) uint8."""
+        mode = COLOR_SPACES[self.color_space][0]
+        if image.mode in HIGH_DEPTH_MODES:
+            raise InputError(
+                f'Image encoder: {where} has the {image.mode} mode (16 or 32 bits per pixel), whose range of values is unknown; '
+                'scale it to 8 bits first, for example image.point(lambda v: v / 256).convert("L").'
+            )
+        if image.mode != mode:
+            image = image.convert(mode)
+        image = self.resize(image)
+        pixels = np.asarray(image)
+        return pixels[..., None] if pixels.ndim == 2 else pixels
+
+    def resize(self, image: Image.Image) -> Image.Image:
+        """Resize a PIL image to the encoder's size with its resize method (Pillow's own operations)."""
+        if self.size is None or image.size == self.size:
+            return image
+        method = RESAMPLINGS[self.resampling]
+        if self.resize_method == "Stretch":
+            return image.resize(self.size, method)
+        if self.resize_method == "Fill":
+            return ImageOps.fit(image, self.size, method)
+        color = self.padding if image.mode == "L" else (self.padding,) * len(image.getbands())
+        return ImageOps.pad(image, self.size, method, color=color)
+
+    def inverse(self) -> Coder:
+        return ImageDecoder(self.size, self.color_space, self.mean_image, self.variance_image)
+
+    def _normalize(self, tensor: torch.Tensor) -> torch.Tensor:
+        if self.mean_image is not None:
+            tensor.sub_(_channel_view(self.mean_image))
+        if self.variance_image is not None:
+            tensor.div_(_channel_view(self.variance_image).sqrt_())
+        return tensor
+
+
+@register
+@dataclass(frozen=True, repr=False)
+class ImageDecoder(ImageParameters):
+    """Float tensors (C, H, W) back to PIL images (undoing ``mean_image``/``variance_image``).
+
+    >>> decoder = NetDecoder("Image", color_space="Grayscale")
+    >>> decoder.decode(torch.ones(1, 1, 2, 3), Automatic)[0].size
+    (3, 2)
+    """
+
+    role: ClassVar[str] = "NetDecoder"
+    properties: ClassVar[tuple[str, ...]] = ("Image", "Array")
+
+    def decode(self, batch: Any, prop: Any = None) -> list[Any]:
+        """One PIL image per example (``prop`` Automatic or "Image"), or uint8 (H, W, C) arrays for "Array"."""
+        name = prop[0] if isinstance(prop, tuple) and prop else prop
+        if isinstance(name, str) and name not in self.properties:
+            check_choice("Image decoder", "property", name, self.properties)
+        x = as_batch_tensor(batch).to(torch.float32)
+        if x.dim() != 4 or x.shape[1] != self.channels:
+            raise InputError(f"Image decoder: expected a batch of shape (N, {self.channels}, H, W) but received {tuple(x.shape)}.")
+        if self.variance_image is not None:
+            x = x * _channel_view(self.variance_image).sqrt()
+        if self.mean_image is not None:
+            x = x + _channel_view(self.mean_image)
+        pixels = x.clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        if name == "Array":
+            return list(pixels)
+        mode = COLOR_SPACES[self.color_space][0]
+        return [Image.fromarray(p[..., 0] if mode == "L" else p, mode) for p in pixels]
+
+    def inverse(self) -> Coder:
+        return ImageEncoder(self.size, self.color_space, self.mean_image, self.variance_image)
+
+
+__all__ = ["COLOR_SPACES", "RESIZE_METHODS", "ImageDecoder", "ImageEncoder", "ImageParameters"]
