@@ -5,6 +5,8 @@
 (3,)
 """
 
+from . import datasets as datasets
+from .coders import NetDecoder, NetEncoder
 from .containers.chain import NetChain
 from .containers.graph import NetGraph
 from .display import NetInformation
@@ -42,6 +44,8 @@ __all__ = [
     "LinearLayer",
     "NetArrayLayer",
     "NetChain",
+    "NetDecoder",
+    "NetEncoder",
     "NetError",
     "NetExtract",
     "NetGraph",
