@@ -16,6 +16,7 @@ from .extract import NetExtract
 from .initialize import NetInitialize
 from .layers.base import Layer
 from .layers.basic import DropoutLayer, ElementwiseLayer, LinearLayer, NetArrayLayer, SoftmaxLayer, ThreadingLayer
+from .layers.conv import ConvolutionLayer, DeconvolutionLayer, PaddingLayer, PoolingLayer, ResizeLayer, Scaled
 from .layers.norm import BatchNormalizationLayer, NormalizationLayer
 from .layers.sequence import EmbeddingLayer
 from .layers.structure import AggregationLayer, AppendLayer, CatenateLayer, DotLayer, FlattenLayer, PartLayer, PrependLayer, ReplicateLayer, ReshapeLayer, SummationLayer, TotalLayer, TransposeLayer
@@ -30,6 +31,8 @@ __all__ = [
     "BatchNormalizationLayer",
     "CatenateLayer",
     "CompiledNet",
+    "ConvolutionLayer",
+    "DeconvolutionLayer",
     "DotLayer",
     "DropoutLayer",
     "ElementwiseLayer",
@@ -55,10 +58,14 @@ __all__ = [
     "NetPortGradient",
     "NormalizationLayer",
     "OptionError",
+    "PaddingLayer",
     "PartLayer",
+    "PoolingLayer",
     "PrependLayer",
     "ReplicateLayer",
     "ReshapeLayer",
+    "ResizeLayer",
+    "Scaled",
     "ShapeError",
     "SoftmaxLayer",
     "SummationLayer",

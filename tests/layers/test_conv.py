@@ -1,0 +1,406 @@
+"""ConvolutionLayer, DeconvolutionLayer, PoolingLayer, ResizeLayer, PaddingLayer."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from symnet import (
+    VARYING,
+    ConvolutionLayer,
+    DeconvolutionLayer,
+    LinearLayer,
+    NetChain,
+    NetError,
+    NetExtract,
+    NetInitialize,
+    PaddingLayer,
+    PoolingLayer,
+    ResizeLayer,
+    Scaled,
+    ShapeError,
+    TensorType,
+)
+from tests.harness import check_layer
+
+
+def conv_reference(function, **options):
+    return lambda a, x: function(x, a["Weights"], a.get("Biases"), **options)
+
+
+# -- ConvolutionLayer -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "input_shape, kernel, options, function",
+    [
+        ((3, 7), 3, {}, F.conv1d),
+        ((2, 7), 2, {"stride": 2, "padding": 1, "dilation": 2}, F.conv1d),
+        ((3, 6, 5), 3, {}, F.conv2d),
+        ((2, 7, 6), (3, 2), {"stride": (2, 1), "padding": (1, 0), "dilation": (1, 2)}, F.conv2d),
+        ((4, 5, 5), 3, {"groups": 2, "padding": 1}, F.conv2d),
+        ((2, 5, 5, 5), 3, {"stride": 2, "padding": 1}, F.conv3d),
+    ],
+)
+def test_convolution_matches_torch(input_shape, kernel, options, function):
+    layer = ConvolutionLayer(4, kernel, input=input_shape, **options)
+    check_layer(layer, conv_reference(function, **options), batch=2)
+
+
+def test_convolution_without_biases():
+    layer = ConvolutionLayer(3, 3, input=(2, 6, 6), biases=False)
+    assert layer.array_names() == ("Weights",)
+    check_layer(layer, lambda a, x: F.conv2d(x, a["Weights"]), batch=2)
+
+
+def test_convolution_infers_input_channels_and_shapes():
+    layer = ConvolutionLayer(32, 5, input=(1, 28, 28))
+    assert layer.types["Weights"] == TensorType((32, 1, 5, 5))
+    assert layer.types["Biases"] == TensorType((32,))
+    assert layer.types["Output"] == TensorType((32, 24, 24))
+
+
+@pytest.mark.parametrize("input_shape, weights", [((3, 10), (4, 3, 5)), ((3, 6, 7), (4, 3, 5, 5)), ((3, 6, 6, 6), (4, 3, 5, 5, 5))])
+def test_int_kernel_takes_dimensionality_from_input(input_shape, weights):
+    layer = ConvolutionLayer(4, 5, input=input_shape)
+    assert layer.types["Weights"].dims == weights
+
+
+def test_int_kernel_dimensionality_unified_inside_a_chain():
+    loose = ConvolutionLayer(4, 3)
+    assert loose.types["Weights"].dims is None  # no guess before the input is known
+    net = NetChain([loose, "Ramp"], input=(2, 9))
+    assert net.layers["0"].types["Weights"] == TensorType((4, 2, 3))
+    assert net.types["Output"] == TensorType((4, 7))
+
+
+def test_convolution_infers_backwards():
+    from_weights = ConvolutionLayer(arrays={"Weights": np.zeros((6, 2, 3, 3)), "Biases": np.zeros(6)})
+    assert from_weights.types["Input"].dims == (2, None, None)
+    assert from_weights.types["Output"].dims == (6, None, None)
+    from_output = ConvolutionLayer(kernel_size=3, padding=1, input=(3, None, None), output=(5, 8, 8))
+    assert from_output.types["Input"] == TensorType((3, 8, 8))
+    assert from_output.types["Weights"] == TensorType((5, 3, 3, 3))
+    grouped = ConvolutionLayer(4, 3, groups=2, arrays={"Weights": np.zeros((4, 3, 3, 3))})
+    assert grouped.types["Input"].dims == (6, None, None)
+
+
+@pytest.mark.parametrize("size, stride", [(7, 1), (6, 1), (7, 2), (6, 2), (5, 3)])
+def test_same_padding_gives_ceil_of_size_over_stride(size, stride):
+    layer = ConvolutionLayer(2, 3, stride=stride, padding="Same", input=(2, size, size))
+    out = -(-size // stride)
+    assert layer.types["Output"] == TensorType((2, out, out))
+    check_layer(layer, batch=2)
+
+
+def test_same_padding_uneven_pads_after():
+    # size 6, kernel 3, stride 2: an output of 3 needs one element of padding, put after.
+    layer = ConvolutionLayer(2, 3, stride=2, padding="Same", input=(2, 6, 6))
+    check_layer(layer, lambda a, x: F.conv2d(F.pad(x, (0, 1, 0, 1)), a["Weights"], a["Biases"], stride=2), batch=2)
+    # stride 1 and an even kernel: torch's own padding="same" agrees
+    even = ConvolutionLayer(2, 4, padding="Same", input=(2, 6, 5))
+    check_layer(even, lambda a, x: F.conv2d(x, a["Weights"], a["Biases"], padding="same"), batch=2)
+
+
+def test_explicit_padding_pairs():
+    layer = ConvolutionLayer(3, 3, padding=((2, 0), (0, 1)), input=(2, 5, 5))
+    assert layer.types["Output"] == TensorType((3, 5, 4))
+    check_layer(layer, lambda a, x: F.conv2d(F.pad(x, (0, 1, 2, 0)), a["Weights"], a["Biases"]), batch=2)
+
+
+def test_varying_length_1d_convolution():
+    layer = NetInitialize(ConvolutionLayer(4, 3, padding=1, input=(2, VARYING)))
+    assert layer.types["Output"].dims == (4, VARYING)
+    x = np.random.default_rng(0).normal(size=(2, 11)).astype(np.float32)
+    w, b = torch.from_numpy(NetExtract(layer, "Weights")), torch.from_numpy(NetExtract(layer, "Biases"))
+    np.testing.assert_allclose(layer(x), F.conv1d(torch.from_numpy(x)[None], w, b, padding=1)[0], atol=1e-5)
+
+
+def test_channels_last_input():
+    layer = NetInitialize(ConvolutionLayer(5, 3, padding=1, input=(3, 6, 7)))
+    arrays = {name: torch.from_numpy(NetExtract(layer, name)) for name in ("Weights", "Biases")}
+    x = torch.randn(2, 3, 6, 7)
+    expected = F.conv2d(x, arrays["Weights"], arrays["Biases"], padding=1)
+    result = layer.forward(arrays, x.to(memory_format=torch.channels_last))
+    assert torch.allclose(result, expected, atol=1e-5)
+
+
+def test_forward_plan_is_precomputed():
+    layer = ConvolutionLayer(4, 3, stride=2, padding="Same", input=(2, 6, 6))
+    convolve, pad, arguments = layer._plan
+    assert convolve is F.conv2d and pad == (0, 1, 0, 1) and arguments == ((2, 2), 0, (1, 1), 1)
+
+
+def test_input_smaller_than_kernel():
+    with pytest.raises(ShapeError, match=r'port "Input" has spatial size \(3, 3\), smaller than the kernel \(5, 5\)\. Fix: pad the input \(e\.g\. padding=\(1, 1\) or padding="Same"\)'):
+        ConvolutionLayer(4, 5, input=(2, 3, 3))
+    with pytest.raises(ShapeError, match=r"smaller than the kernel \(3,\) dilated to 5\. Fix: pad the input \(e\.g\. padding=1 or"):
+        ConvolutionLayer(4, 3, dilation=2, input=(2, 4))
+
+
+def test_input_smaller_than_kernel_in_a_chain_names_the_layer():
+    with pytest.raises(ShapeError, match=r'NetChain/2 \(ConvolutionLayer\): port "Input" has spatial size \(4, 4\), smaller than the kernel \(5, 5\)'):
+        NetChain([ConvolutionLayer(8, 5), PoolingLayer(2), ConvolutionLayer(8, 5)], input=(1, 12, 12))
+
+
+def test_wrong_input_rank():
+    with pytest.raises(ShapeError, match=r'port "Input" needs a \(channels, height, width\) input \(rank 3\) for a 2D convolution but received \(28, 28\) of rank 2\. Fix: add a channel axis, e\.g\. input=\(1, 28, 28\)\.'):
+        ConvolutionLayer(8, (5, 5), input=(28, 28))
+    with pytest.raises(ShapeError, match=r'port "Input" needs a \(channels, length\), \(channels, height, width\) or \(channels, depth, height, width\) input but received \(28,\) of rank 1\. Fix: add a channel axis, e\.g\. input=\(1, 28\)\.'):
+        ConvolutionLayer(8, 5, input=(28,))
+    with pytest.raises(ShapeError, match=r'the array "Weights" has shape \(4, 2, 3\) of rank 3, but a 2D convolution needs rank 4'):
+        ConvolutionLayer(4, 3, input=(2, 6, 6), arrays={"Weights": np.zeros((4, 2, 3))})
+
+
+def test_channels_not_divisible_by_groups():
+    with pytest.raises(ShapeError, match=r"the input has 3 channels, which groups=2 does not divide; use a number of input channels divisible by 2, or change groups\."):
+        ConvolutionLayer(4, 3, groups=2, input=(3, 8, 8))
+    with pytest.raises(NetError, match=r"ConvolutionLayer: 5 output channels cannot be split into groups=2; use a number of channels divisible by 2\."):
+        ConvolutionLayer(5, 3, groups=2)
+
+
+def test_bad_hyperparameters():
+    with pytest.raises(NetError, match=r"ConvolutionLayer: the number of output channels must be a positive int, not 0\."):
+        ConvolutionLayer(0, 3)
+    with pytest.raises(NetError, match=r"ConvolutionLayer: kernel_size must be a positive int or a tuple of 1 to 3 of them, not \(3, 0\)\."):
+        ConvolutionLayer(4, (3, 0))
+    with pytest.raises(NetError, match=r"ConvolutionLayer: stride=\(1, 2, 1\) has 3 entries but kernel_size=\(3, 3\) has 2; give one entry per spatial axis\."):
+        ConvolutionLayer(4, (3, 3), stride=(1, 2, 1))
+    with pytest.raises(NetError, match=r'ConvolutionLayer: padding must be a non-negative int, one int per spatial axis, one \(before, after\) pair per spatial axis or "Same", not -1\.'):
+        ConvolutionLayer(4, 3, padding=-1)
+    with pytest.raises(NetError, match=r"ConvolutionLayer: groups must be a positive int, not 0\."):
+        ConvolutionLayer(4, 3, groups=0)
+
+
+# -- DeconvolutionLayer -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "input_shape, kernel, options, function",
+    [
+        ((3, 6), 3, {"stride": 2}, F.conv_transpose1d),
+        ((3, 5, 6), 4, {"stride": 2, "padding": 1}, F.conv_transpose2d),
+        ((2, 5, 5), (3, 2), {"stride": (1, 2), "dilation": (2, 1)}, F.conv_transpose2d),
+        ((4, 5, 5), 3, {"groups": 2, "stride": 2, "padding": 1}, F.conv_transpose2d),
+        ((2, 3, 3, 3), 2, {"stride": 2}, F.conv_transpose3d),
+    ],
+)
+def test_deconvolution_matches_torch(input_shape, kernel, options, function):
+    layer = DeconvolutionLayer(4, kernel, input=input_shape, **options)
+    check_layer(layer, conv_reference(function, **options), batch=2)
+
+
+def test_deconvolution_shapes_and_weights_layout():
+    layer = DeconvolutionLayer(6, 4, stride=2, padding=1, groups=2, input=(4, 5, 5))
+    assert layer.types["Weights"] == TensorType((4, 3, 4, 4))
+    assert layer.types["Output"] == TensorType((6, 10, 10))
+    backwards = DeconvolutionLayer(3, 3, stride=2, input=(2, None, None), output=(3, 11, 13))
+    assert backwards.types["Input"] == TensorType((2, 5, 6))
+
+
+def test_deconvolution_same_padding_multiplies_size_by_stride():
+    odd = DeconvolutionLayer(3, 3, stride=2, padding="Same", input=(2, 5, 5))
+    assert odd.types["Output"] == TensorType((3, 10, 10))
+    check_layer(odd, lambda a, x: F.conv_transpose2d(x, a["Weights"], a["Biases"], stride=2)[:, :, :-1, :-1], batch=2)
+    # a stride beyond the kernel: the output is extended with torch's output_padding
+    wide = DeconvolutionLayer(3, 1, stride=2, padding="Same", input=(2, 5))
+    assert wide.types["Output"] == TensorType((3, 10))
+    check_layer(wide, lambda a, x: F.conv_transpose1d(x, a["Weights"], a["Biases"], stride=2, output_padding=1), batch=2)
+
+
+def test_deconvolution_uneven_padding_crops():
+    layer = DeconvolutionLayer(3, 3, stride=2, padding=((1, 0), (0, 2)), input=(2, 5, 5))
+    assert layer.types["Output"] == TensorType((3, 10, 9))
+    check_layer(layer, lambda a, x: F.conv_transpose2d(x, a["Weights"], a["Biases"], stride=2)[:, :, 1:, :-2], batch=2)
+
+
+def test_deconvolution_padding_larger_than_output():
+    with pytest.raises(ShapeError, match=r"padding=3 crops away the whole output: axis 0 of the input has size 1, which the kernel 3 and stride 1 turn into 3 before cropping\. Fix: use less padding\."):
+        DeconvolutionLayer(2, 3, padding=3, input=(2, 1, 1))
+
+
+# -- PoolingLayer -----------------------------------------------------------------------------
+def total_pool_reference(x, kernel, stride, padding):
+    """Sums of windows of a zero-padded input, by unfolding: no pooling function involved."""
+    padded = F.pad(x, [p for p in reversed(padding) for _ in range(2)])
+    for axis, (k, s) in enumerate(zip(kernel, stride)):
+        padded = padded.unfold(2 + axis, k, s)
+    return padded.sum(dim=tuple(range(-len(kernel), 0)))
+
+
+@pytest.mark.parametrize(
+    "input_shape, kernel, stride, padding",
+    [((2, 7), 3, 2, 1), ((3, 6, 6), 2, None, 0), ((2, 7, 5), (3, 2), (2, 1), (1, 0)), ((2, 5, 5, 5), 2, 2, 1)],
+)
+def test_max_and_mean_pooling_match_torch(input_shape, kernel, stride, padding):
+    rank = len(input_shape) - 1
+    torch_stride = kernel if stride is None else stride
+    max_pool = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[rank]
+    avg_pool = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}[rank]
+    check_layer(PoolingLayer(kernel, stride, padding=padding, input=input_shape), lambda a, x: max_pool(x, kernel, torch_stride, padding), batch=2)
+    mean = PoolingLayer(kernel, stride, function="Mean", padding=padding, input=input_shape)
+    check_layer(mean, lambda a, x: avg_pool(x, kernel, torch_stride, padding, count_include_pad=True), batch=2)
+
+
+@pytest.mark.parametrize("input_shape, kernel, stride, padding", [((2, 7), 3, 2, 1), ((2, 6, 5), (3, 2), (2, 1), (1, 1)), ((2, 4, 5, 4), 2, 1, 1)])
+def test_total_pooling_sums_windows_with_zero_padding(input_shape, kernel, stride, padding):
+    rank = len(input_shape) - 1
+    kernels, strides, paddings = (tuple(v) if isinstance(v, tuple) else (v,) * rank for v in (kernel, stride, padding))
+    layer = PoolingLayer(kernel, stride, function="Total", padding=padding, input=input_shape)
+    check_layer(layer, lambda a, x: total_pool_reference(x, kernels, strides, paddings), batch=2)
+
+
+def test_mean_pooling_counts_padding_and_total_is_mean_times_kernel():
+    ones = np.ones((1, 4, 4))
+    mean = PoolingLayer(3, 1, function="Mean", padding=1)(ones)
+    total = PoolingLayer(3, 1, function="Total", padding=1)(ones)
+    # a corner window holds 4 input elements and 5 zeros of padding, all counted
+    assert mean[0, 0, 0] == pytest.approx(4 / 9)
+    assert mean[0, 1, 1] == pytest.approx(1.0)
+    np.testing.assert_allclose(total, mean * 9, rtol=1e-6)
+    # Max ignores padding: an all-negative input never pools to the padding's value
+    assert (PoolingLayer(3, 1, padding=1)(-ones) == -1).all()
+
+
+def test_pooling_stride_defaults_to_kernel_and_same_padding():
+    assert PoolingLayer(2, input=(32, 24, 24)).types["Output"] == TensorType((32, 12, 12))
+    assert PoolingLayer(3, input=(2, 10)).types["Output"] == TensorType((2, 3))
+    same = PoolingLayer(2, padding="Same", input=(2, 5, 5))
+    assert same.types["Output"] == TensorType((2, 3, 3))
+    check_layer(same, lambda a, x: F.max_pool2d(F.pad(x, (0, 1, 0, 1), value=-torch.inf), 2), batch=2)
+    mean_same = PoolingLayer(3, 2, function="Mean", padding="Same", input=(2, 6))
+    check_layer(mean_same, lambda a, x: F.avg_pool1d(F.pad(x, (0, 1)), 3, 2), batch=2)
+
+
+def test_pooling_infers_backwards_and_keeps_channels():
+    layer = PoolingLayer(3, 1, input=(None, None, None), output=(4, 5, 6))
+    assert layer.types["Input"] == TensorType((4, 7, 8))
+
+
+def test_pooling_errors():
+    with pytest.raises(ShapeError, match=r'port "Input" has spatial size \(3, 3\), smaller than the pooling kernel \(4, 4\)\. Fix: use a smaller kernel, padding="Same", or a larger input\.'):
+        PoolingLayer(4, input=(2, 3, 3))
+    with pytest.raises(NetError, match=r'PoolingLayer: function \'Average\' is not one of "Max", "Mean", "Total"\.'):
+        PoolingLayer(2, function="Average")
+    with pytest.raises(ShapeError, match=r"padding=2 is as large as the kernel \(2, 2\), so some max-pooling windows would hold only padding"):
+        PoolingLayer(2, padding=2, input=(1, 6, 6))
+    with pytest.raises(ShapeError, match=r'port "Input" needs a \(channels, length\) input \(rank 2\) for a 1D pooling but received \(2, 6, 6\) of rank 3\.'):
+        PoolingLayer((2,), input=(2, 6, 6))
+
+
+# -- ResizeLayer ------------------------------------------------------------------------------
+def test_resize_bilinear_and_nearest_match_interpolate():
+    layer = ResizeLayer((7, 4), input=(2, 5, 6))
+    assert layer.types["Output"] == TensorType((2, 7, 4))
+    check_layer(layer, lambda a, x: F.interpolate(x, size=(7, 4), mode="bilinear", align_corners=False), batch=2)
+    nearest = ResizeLayer((10, 3), method="Nearest", input=(2, 5, 6))
+    check_layer(nearest, lambda a, x: F.interpolate(x, size=(10, 3), mode="nearest"), batch=2)
+    linear = ResizeLayer((9,), method="Linear", input=(3, 5))
+    check_layer(linear, lambda a, x: F.interpolate(x, size=9, mode="linear", align_corners=False), batch=2)
+
+
+def test_resize_scaled():
+    layer = ResizeLayer(Scaled(2), input=(2, 3, 5))
+    assert layer.types["Output"] == TensorType((2, 6, 10))
+    check_layer(layer, lambda a, x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False), batch=2)
+    mixed = ResizeLayer((Scaled(0.5), 7), input=(1, 6, 5))
+    assert mixed.types["Output"] == TensorType((1, 3, 7))
+    assert ResizeLayer((Scaled(2), 4), input=(1, VARYING, 3)).types["Output"].dims == (1, VARYING, 4)
+
+
+def test_resize_errors():
+    with pytest.raises(NetError, match=r"ResizeLayer: size must be one positive int or Scaled\(factor\) per spatial axis \(1 to 3 of them\), not \(0, 4\)\."):
+        ResizeLayer((0, 4))
+    with pytest.raises(NetError, match=r'ResizeLayer: method \'Bilinaer\' is not one of "Bilinear", "Linear", "Nearest"\. Did you mean "Bilinear"\?'):
+        ResizeLayer((4, 4), method="Bilinaer")
+    with pytest.raises(NetError, match=r"Scaled: the factor must be a positive number, not -1\."):
+        Scaled(-1)
+    with pytest.raises(ShapeError, match=r'port "Input" needs a \(channels, height, width\) input \(rank 3\) for a 2D resize but received \(8, 8\) of rank 2\.'):
+        ResizeLayer((4, 4), input=(8, 8))
+
+
+# -- PaddingLayer -----------------------------------------------------------------------------
+def test_fixed_padding_matches_pad():
+    layer = PaddingLayer([(0, 0), (1, 2), (2, 1)], input=(2, 5, 6))
+    assert layer.types["Output"] == TensorType((2, 8, 9))
+    check_layer(layer, lambda a, x: F.pad(x, (2, 1, 1, 2)), batch=2)
+    channels = PaddingLayer([(1, 0), 1], padding_value=-3.5, input=(2, 5))
+    assert channels.types["Output"] == TensorType((3, 7))
+    check_layer(channels, lambda a, x: F.pad(x, (1, 1, 1, 0), value=-3.5), batch=2)
+
+
+@pytest.mark.parametrize("method, mode", [("Reflected", "reflect"), ("Periodic", "wrap")])
+def test_reflected_and_periodic_padding_match_numpy(method, mode):
+    pairs = [(1, 0), (2, 3), (6, 1)]  # the last pad exceeds the axis: it keeps reflecting or repeating
+    layer = PaddingLayer(pairs, method=method, input=(2, 5, 4))
+    check_layer(layer, lambda a, x: torch.from_numpy(np.pad(x.numpy(), [(0, 0), *pairs], mode=mode)), batch=2)
+
+
+def test_reflected_padding_matches_torch_reflect():
+    layer = PaddingLayer([(0, 0), (2, 1), (1, 3)], method="Reflected", input=(3, 5, 6))
+    check_layer(layer, lambda a, x: F.pad(x, (1, 3, 2, 1), mode="reflect"), batch=2)
+
+
+def test_padding_infers_backwards_and_varying():
+    assert PaddingLayer([(0, 0), (1, 1)], output=(3, 9)).types["Input"] == TensorType((3, 7))
+    assert PaddingLayer([(0, 0), (1, 1)], input=(3, VARYING)).types["Output"].dims == (3, VARYING)
+
+
+def test_padding_errors():
+    with pytest.raises(ShapeError, match=r'padding lists 2 \(before, after\) pairs, one per axis, but port "Input" has rank 3: \(1, 5, 5\)\. Fix: give one pair per axis, e\.g\. \[\(0, 0\), \(1, 1\), \(1, 1\)\]\.'):
+        PaddingLayer([(1, 1), (1, 1)], input=(1, 5, 5))
+    with pytest.raises(NetError, match=r"PaddingLayer: padding must list one \(before, after\) pair of non-negative ints per axis of the input"):
+        PaddingLayer([(1, -1)])
+    with pytest.raises(ShapeError, match=r'axis 1 of port "Input" has size 1, which cannot be reflected\. Fix: use method="Fixed" or "Periodic" on that axis\.'):
+        PaddingLayer([(0, 0), (1, 1)], method="Reflected", input=(2, 1))
+    with pytest.raises(NetError, match=r'PaddingLayer: method \'Reflect\' is not one of "Fixed", "Reflected", "Periodic"\. Did you mean "Reflected"\?'):
+        PaddingLayer([(1, 1)], method="Reflect")
+
+
+# -- the notebook CNN -------------------------------------------------------------------------
+def notebook_cnn():
+    return NetChain(
+        [
+            ConvolutionLayer(32, 5), "Ramp", PoolingLayer(2, 2),
+            ConvolutionLayer(32, 5), "Ramp", PoolingLayer(2, 2),
+            ConvolutionLayer(64, 3), "Ramp", PoolingLayer(2, 2),
+            LinearLayer(64), "Ramp", LinearLayer(10),
+        ],
+        input=(1, 28, 28),
+    )
+
+
+def test_notebook_cnn_infers_every_shape():
+    net = notebook_cnn()
+    shapes = [net.layers[str(i)].types["Output"].dims for i in range(12)]
+    assert shapes == [
+        (32, 24, 24), (32, 24, 24), (32, 12, 12),
+        (32, 8, 8), (32, 8, 8), (32, 4, 4),
+        (64, 2, 2), (64, 2, 2), (64, 1, 1),
+        (64,), (64,), (10,),
+    ]
+    weights = [net.layers[str(i)].types["Weights"].dims for i in (0, 3, 6, 9, 11)]
+    assert weights == [(32, 1, 5, 5), (32, 32, 5, 5), (64, 32, 3, 3), (64, 64), (10, 64)]
+
+
+class TorchCNN(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1, self.conv2, self.conv3 = nn.Conv2d(1, 32, 5), nn.Conv2d(32, 32, 5), nn.Conv2d(32, 64, 3)
+        self.fc1, self.fc2 = nn.Linear(64, 64), nn.Linear(64, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for conv in (self.conv1, self.conv2, self.conv3):
+            x = F.max_pool2d(F.relu(conv(x)), 2, 2)
+        return self.fc2(F.relu(self.fc1(x.flatten(1))))
+
+
+def test_notebook_cnn_matches_a_torch_module():
+    net = NetInitialize(notebook_cnn(), random_seeding=3)
+    reference = TorchCNN()
+    with torch.no_grad():
+        for name, index in (("conv1", 0), ("conv2", 3), ("conv3", 6), ("fc1", 9), ("fc2", 11)):
+            module = getattr(reference, name)
+            module.weight.copy_(torch.from_numpy(NetExtract(net, [index, "Weights"])))
+            module.bias.copy_(torch.from_numpy(NetExtract(net, [index, "Biases"])))
+        images = torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+        expected = reference(images).numpy()
+    np.testing.assert_allclose(net(images.numpy()), expected, atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(net(images[0].numpy()), expected[0], atol=1e-5, rtol=1e-5)
