@@ -218,7 +218,14 @@ class _Convolutional(Layer):
         for count, port in ((in_channels, "input"), (out_channels, "output")):
             if count is not None and count % self.groups:
                 raise ShapeError(f"the {port} has {count} channels, which groups={self.groups} does not divide; use a number of {port} channels divisible by {self.groups}, or change groups.")
-        w = w.unify(TensorType(self.weights_dims(in_channels, out_channels, kernel)))
+        expected = TensorType(self.weights_dims(in_channels, out_channels, kernel))
+        try:
+            w = w.unify(expected)
+        except ShapeError:
+            raise ShapeError(
+                f'the array "Weights" has shape {w} but the {self.what} from {x} to {out_channels or "?"} channels with kernel {kernel} needs {expected}. '
+                "Fix: give Weights of that shape, or change the layer's sizes."
+            ) from None
         stride, dilation = self.geometry(rank)
         sizes_in, sizes_out = list(_spatial(x, rank)), list(_spatial(y, rank))
         pairs = self.padding_pairs(rank, sizes_in, kernel, stride, dilation)
@@ -562,7 +569,7 @@ class ResizeLayer(Layer):
     """Resizes the spatial axes of a channels-first input by interpolation.
 
     ``size`` gives one entry per spatial axis, each an int or a :class:`Scaled` factor; a single
-    Scaled applies to every axis. ``method`` is "Bilinear" (linear along every spatial axis;
+    int or Scaled applies to every axis. ``method`` is "Bilinear" (linear along every spatial axis;
     "Linear" is a synonym) or "Nearest". Like ``torch.nn.functional.interpolate`` with
     ``align_corners=False`` (pixel centers are aligned, as in image libraries), and "Nearest"
     takes the source element ``floor(i · in / out)``.

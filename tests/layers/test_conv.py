@@ -151,6 +151,13 @@ def test_wrong_input_rank():
         ConvolutionLayer(4, 3, input=(2, 6, 6), arrays={"Weights": np.zeros((4, 2, 3))})
 
 
+def test_weights_that_conflict_with_the_input_name_both_shapes():
+    with pytest.raises(ShapeError, match=r'the array "Weights" has shape \(4, 3, 3, 3\) but the convolution from \(2, 6, 6\) to 4 channels with kernel \(3, 3\) needs \(4, 2, 3, 3\)\. Fix: give Weights of that shape'):
+        ConvolutionLayer(4, 3, input=(2, 6, 6), arrays={"Weights": np.zeros((4, 3, 3, 3))})
+    with pytest.raises(ShapeError, match=r'the array "Weights" has shape \(4, 3, 3\) but the deconvolution from \(2, 6\) to 4 channels with kernel \(3,\) needs \(2, 4, 3\)'):
+        DeconvolutionLayer(4, 3, input=(2, 6), arrays={"Weights": np.zeros((4, 3, 3))})
+
+
 def test_channels_not_divisible_by_groups():
     with pytest.raises(ShapeError, match=r"the input has 3 channels, which groups=2 does not divide; use a number of input channels divisible by 2, or change groups\."):
         ConvolutionLayer(4, 3, groups=2, input=(3, 8, 8))
