@@ -1,0 +1,18 @@
+"""NetTrain: train a net in one call.
+
+``NetTrain(net, data)`` returns the trained net; ``NetTrain(net, data, All)`` a
+:class:`NetTrainResults` with Wolfram's properties; ``NetTrain(net, data, "LossPlot")`` one of
+them. Options (snake_case of Wolfram's): ``loss_function``, ``batch_size``,
+``max_training_rounds``, ``time_goal`` (seconds), ``validation_set`` (data or ``Scaled(0.1)``),
+``method`` ("ADAM", "AdamW", "SGD", "RMSProp", with suboptions), ``learning_rate``,
+``learning_rate_multipliers``, ``training_progress_reporting``,
+``training_progress_measurements``, ``training_stopping_criterion``,
+``training_progress_checkpointing``, ``random_seeding``, ``target_device`` and
+``working_precision`` ("Real32", "Real64", "Mixed": bfloat16 autocast).
+"""
+
+from .arrays import with_leaf_arrays
+from .loop import NetTrain
+from .results import NetTrainResults
+
+__all__ = ["NetTrain", "NetTrainResults", "with_leaf_arrays"]

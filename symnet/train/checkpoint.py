@@ -1,0 +1,165 @@
+"""Checkpoints: the whole training state in one safetensors file, and resuming from it.
+
+``training_progress_checkpointing`` takes ``("Directory", path)`` (a new file per checkpoint),
+``("File", path)`` (one file, overwritten), a path (a ``.safetensors`` name is a file, anything
+else a directory), or a dict ``{"directory": path, "interval": 2, "best": True, "resume": True}``:
+
+- ``interval``: every n rounds (default 1), or ``(n, "Rounds" | "Batches" | "Seconds")``;
+- ``best``: also keep ``best.safetensors`` with the net that did best on the validation set;
+- ``resume``: continue from the newest checkpoint in the directory (or the file, or the
+  checkpoint file given); with the same data and options, training then ends with the same
+  weights, bit for bit, as a run that was never interrupted.
+
+A checkpoint holds the net's arrays, the optimizer's state, the random generators and the
+progress so far; tensors are stored as safetensors, everything else as JSON in its metadata.
+Nothing is pickled, so loading a checkpoint never runs code.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from ..errors import NetError, OptionError, closest
+
+FORMAT = "symnet-training-checkpoint/1"
+UNITS = ("Rounds", "Batches", "Seconds")
+
+
+@dataclass
+class CheckpointSpec:
+    path: Path
+    directory: bool
+    interval: int | float = 1
+    unit: str = "Rounds"
+    best: bool = False
+    resume: Any = False
+    last_time: float = field(default_factory=time.perf_counter)
+
+
+def parse(spec: Any) -> list[CheckpointSpec]:
+    if spec is None:
+        return []
+    if isinstance(spec, list):
+        return [s for item in spec for s in parse(item)]
+    if isinstance(spec, str | Path):
+        path = Path(spec)
+        return [CheckpointSpec(path, path.suffix != ".safetensors")]
+    if isinstance(spec, tuple) and len(spec) >= 2 and spec[0] in ("File", "Directory"):
+        extra = dict(spec[2]) if len(spec) > 2 and isinstance(spec[2], Mapping) else {}
+        return parse({spec[0].lower(): spec[1], **extra})
+    if isinstance(spec, Mapping):
+        allowed = ("file", "directory", "interval", "best", "resume")
+        for key in spec:
+            if key not in allowed:
+                raise OptionError(f'NetTrain: training_progress_checkpointing has no key {key!r}.{closest(str(key), allowed)} Its keys: {", ".join(allowed)}.')
+        if ("file" in spec) == ("directory" in spec):
+            raise OptionError('NetTrain: training_progress_checkpointing needs exactly one of "file" or "directory".')
+        directory = "directory" in spec
+        interval, unit = spec.get("interval", 1), "Rounds"
+        if isinstance(interval, tuple):
+            interval, unit = interval
+            if unit not in UNITS:
+                raise OptionError(f'NetTrain: the checkpointing interval unit {unit!r} is not one of {", ".join(UNITS)}.{closest(str(unit), UNITS)}')
+        if not (isinstance(interval, int | float) and interval > 0):
+            raise OptionError(f"NetTrain: the checkpointing interval must be a positive number, not {interval!r}.")
+        return [CheckpointSpec(Path(spec["directory" if directory else "file"]), directory, interval, unit, bool(spec.get("best", False)), spec.get("resume", False))]
+    raise OptionError(f'NetTrain: training_progress_checkpointing={spec!r}: use ("Directory", path), ("File", path), a path, or a dict such as {{"directory": path, "interval": 1}}.')
+
+
+def due(spec: CheckpointSpec, round_done: bool, rounds: int, batches: int) -> bool:
+    """Whether a checkpoint is due now (after a batch, or after a round when ``round_done``)."""
+    if spec.unit == "Rounds":
+        return round_done and rounds % int(spec.interval) == 0
+    if spec.unit == "Batches":
+        return batches % int(spec.interval) == 0
+    if time.perf_counter() - spec.last_time >= spec.interval:
+        spec.last_time = time.perf_counter()
+        return True
+    return False
+
+
+def file_for(spec: CheckpointSpec, rounds: int, batches: int) -> Path:
+    if not spec.directory:
+        return spec.path
+    return spec.path / f"checkpoint-round{rounds:04d}-batch{batches:07d}.safetensors"
+
+
+def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, Any] = {}
+    for index, entries in state["state"].items():
+        for key, value in entries.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"optimizer/{index}/{key}"] = value
+            else:
+                scalars[f"{index}/{key}"] = value
+    return tensors, {"scalars": scalars, "param_groups": state["param_groups"]}
+
+
+def save(path: Path, tensors: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer, generators: dict[str, torch.Tensor], progress: dict[str, Any]) -> None:
+    """Write one checkpoint (atomically: a half-written file never replaces a good one)."""
+    optimizer_tensors, optimizer_meta = _flatten_optimizer(optimizer.state_dict())
+    everything = {**{f"arrays/{k}": v for k, v in tensors.items()}, **optimizer_tensors, **{f"rng/{k}": v for k, v in generators.items()}}
+    everything = {k: v.detach().to("cpu").contiguous() for k, v in everything.items()}
+    metadata = {"format": FORMAT, "optimizer": json.dumps(optimizer_meta), "progress": json.dumps(progress)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".partial")
+    save_file(everything, str(temporary), metadata=metadata)
+    temporary.replace(path)
+
+
+def save_arrays(path: Path, tensors: dict[str, torch.Tensor], progress: dict[str, Any]) -> None:
+    """The best net's arrays alone (for ``best``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({f"arrays/{k}": v.detach().to("cpu").contiguous() for k, v in tensors.items()}, str(path), metadata={"format": FORMAT, "progress": json.dumps(progress)})
+
+
+@dataclass
+class Loaded:
+    arrays: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    generators: dict[str, torch.Tensor]
+    progress: dict[str, Any]
+    path: Path
+
+
+def newest(spec: CheckpointSpec) -> Path | None:
+    """The checkpoint to resume from: the one named, or the newest in the directory."""
+    if isinstance(spec.resume, str | Path):
+        return Path(spec.resume)
+    if not spec.directory:
+        return spec.path if spec.path.exists() else None
+    files = sorted(spec.path.glob("checkpoint-round*-batch*.safetensors"))
+    return files[-1] if files else None
+
+
+def load(path: Path) -> Loaded:
+    from safetensors import safe_open
+
+    if not path.exists():
+        raise NetError(f"NetTrain: there is no checkpoint {str(path)!r} to resume from.")
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata() or {}
+    if metadata.get("format") != FORMAT or "optimizer" not in metadata:
+        raise NetError(f"NetTrain: {str(path)!r} is not a symnet training checkpoint.")
+    tensors = load_file(str(path))
+    optimizer_meta = json.loads(metadata["optimizer"])
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optimizer/"):
+            _, index, name = key.split("/", 2)
+            state.setdefault(int(index), {})[name] = value
+    for key, value in optimizer_meta["scalars"].items():
+        index, name = key.split("/", 1)
+        state.setdefault(int(index), {})[name] = value
+    arrays = {k[len("arrays/"):]: v for k, v in tensors.items() if k.startswith("arrays/")}
+    generators = {k[len("rng/"):]: v for k, v in tensors.items() if k.startswith("rng/")}
+    return Loaded(arrays, {"state": state, "param_groups": optimizer_meta["param_groups"]}, generators, json.loads(metadata["progress"]), path)

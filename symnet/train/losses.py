@@ -1,0 +1,251 @@
+"""Which loss NetTrain attaches to which output, and how targets are encoded to match.
+
+Automatic rules (Wolfram's): an output with a Class decoder, or one computed by a SoftmaxLayer,
+gets ``CrossEntropyLossLayer("Index")`` against class indices (``"Probabilities"`` when the
+targets are probability vectors); an output computed by a LogisticSigmoid gets
+``CrossEntropyLossLayer("Binary")``; any other output gets ``MeanSquaredLossLayer()``. An
+explicit ``loss_function`` overrides: an output port that already is a loss, a loss layer,
+or a dict of port → loss layer / weight / ``(loss layer, weight)``.
+
+When the output comes from a final softmax (or sigmoid) and the loss is a cross-entropy, the
+loss is computed from the logits before it (``log_softmax``/``cross_entropy``), skipping the
+softmax: faster, and exact where probabilities underflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import InputError, NetError, closest
+from ..layers.base import Layer
+from ..layers.basic import ElementwiseLayer, SoftmaxLayer
+from ..layers.loss import CrossEntropyLossLayer, LossLayer, MeanSquaredLossLayer
+from .data import Column, first_nonfinite, integer_values, numeric_tensor
+
+
+@dataclass
+class LossTerm:
+    """One loss: the output ``port`` it looks at, the loss layer (None when the port is itself
+    a loss), its weight, and whether it is computed from the logits before a final activation."""
+
+    port: str
+    layer: LossLayer | None
+    weight: float = 1.0
+    fused: bool = False
+    wire: int = -1
+
+    @property
+    def needs_target(self) -> bool:
+        return self.layer is not None
+
+    @property
+    def classifier(self) -> bool:
+        return isinstance(self.layer, CrossEntropyLossLayer) and self.layer.target_form in ("Index", "Probabilities")
+
+    def loss(self, value: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
+        """The mean loss of a batch (a scalar tensor)."""
+        if self.layer is None:
+            return value.float().mean()
+        if self.fused:
+            return self.layer.from_logits(value.float(), target).mean()  # type: ignore[arg-type]
+        return self.layer.forward({}, value.float(), target).mean()  # type: ignore[arg-type]
+
+    def scores(self, value: torch.Tensor) -> torch.Tensor:
+        """The net's actual output (probabilities) from what the loss looks at."""
+        if not self.fused:
+            return value
+        if isinstance(self.layer, CrossEntropyLossLayer) and self.layer.target_form == "Binary":
+            return torch.sigmoid(value)
+        return torch.softmax(value.float(), dim=-1)
+
+    def describe(self) -> str:
+        if self.layer is None:
+            return f'the output "{self.port}" (a loss)'
+        form = f'("{self.layer.target_form}")' if isinstance(self.layer, CrossEntropyLossLayer) else "()"
+        weight = f" × {self.weight:g}" if self.weight != 1 else ""
+        return f'{self.layer.kind}{form} on "{self.port}"{weight}' + (" (from logits)" if self.fused else "")
+
+
+def last_layer(plan: Any, wire: int) -> tuple[Layer | None, int | None]:
+    """The leaf layer that computes ``wire`` and the wire of its input."""
+    for index, ins, outs in plan.steps:
+        if wire in outs:
+            return plan.leaves[index][1], (ins[0] if len(ins) == 1 else None)
+    return None, None
+
+
+def _is_sigmoid(layer: Layer | None) -> bool:
+    return isinstance(layer, ElementwiseLayer) and layer.function in ("LogisticSigmoid", "Sigmoid")
+
+
+def _is_class_decoder(coder: Any) -> bool:
+    return coder is not None and hasattr(coder, "indices") and hasattr(coder, "decode")
+
+
+def automatic_loss(net: Layer, port: str, coder: Any, producer: Layer | None, target: Any) -> LossLayer:
+    """The loss Wolfram's rules choose for one output."""
+    if _is_class_decoder(coder):
+        return CrossEntropyLossLayer("Index")
+    if isinstance(producer, SoftmaxLayer):
+        output_rank = net.types[port].rank  # type: ignore[index]
+        tensor = target if isinstance(target, torch.Tensor) else None
+        if tensor is None and isinstance(target, np.ndarray):
+            tensor = torch.from_numpy(target) if target.dtype != object else None
+        if tensor is not None and output_rank is not None and tensor.dim() == output_rank + 1 and tensor.is_floating_point() and not torch.equal(tensor, tensor.round()):
+            return CrossEntropyLossLayer("Probabilities")
+        return CrossEntropyLossLayer("Index")
+    if _is_sigmoid(producer):
+        return CrossEntropyLossLayer("Binary")
+    return MeanSquaredLossLayer()
+
+
+def _weight(value: Any, where: str) -> float:
+    if type(value).__name__ == "Scaled" and hasattr(value, "factor"):
+        return float(value.factor)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    raise NetError(f"{where}: {value!r} is not a loss weight; use a number or Scaled(w).")
+
+
+def parse_loss_function(spec: Any, net: Layer, where: str) -> dict[str, tuple[LossLayer | None, float]] | None:
+    """{output port: (loss layer or None for a port that is a loss, weight)}; None means automatic."""
+    from ..engine import Automatic
+
+    outputs = net.output_ports()
+    where = f"{where}: loss_function"
+
+    def port_name(name: Any) -> str:
+        if name not in outputs:
+            raise NetError(f'{where}: the net has no output port "{name}"; its outputs: {", ".join(outputs)}.{closest(str(name), outputs)}')
+        return name
+
+    if spec is None or spec is Automatic:
+        return None
+    if isinstance(spec, LossLayer):
+        if len(outputs) != 1:
+            raise NetError(f"{where}: the net has the outputs {', '.join(outputs)}; say which gets the loss: loss_function={{\"{outputs[0]}\": ...}}.")
+        return {outputs[0]: (spec, 1.0)}
+    if isinstance(spec, str):
+        return {port_name(spec): (None, 1.0)}
+    if isinstance(spec, list | tuple):
+        terms: dict[str, tuple[LossLayer | None, float]] = {}
+        for item in spec:
+            parsed = parse_loss_function(item, net, where.rsplit(": loss_function", 1)[0])
+            terms.update(parsed or {})
+        return terms
+    if isinstance(spec, Mapping):
+        terms = {}
+        for name, value in spec.items():
+            port = port_name(name)
+            if isinstance(value, LossLayer):
+                terms[port] = (value, 1.0)
+            elif isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], LossLayer):
+                terms[port] = (value[0], _weight(value[1], where))
+            else:
+                terms[port] = (None, _weight(value, where))
+        return terms
+    raise NetError(f"{where}: {spec!r} is not a loss specification; give an output port name, a loss layer such as CrossEntropyLossLayer(\"Index\"), or a dict of port → loss layer or weight.")
+
+
+def build_terms(net: Layer, plan: Any, coders: Mapping[str, Any], spec: Any, targets: Mapping[str, Any], where: str) -> list[LossTerm]:
+    """The loss terms of a training run, with the fused (logits) form where it applies."""
+    explicit = parse_loss_function(spec, net, where)
+    if explicit is None:
+        explicit = {}
+        for port in net.output_ports():
+            producer, _ = last_layer(plan, plan.outputs[port])
+            explicit[port] = (automatic_loss(net, port, coders.get(port), producer, targets.get(port)), 1.0)
+    terms = []
+    for port, (layer, weight) in explicit.items():
+        output_wire = plan.outputs[port]
+        producer, input_wire = last_layer(plan, output_wire)
+        if layer is not None:
+            layer = attach(layer, net, port, where)
+        fused = layer is not None and producer is not None and input_wire is not None and layer.fuses(producer)
+        terms.append(LossTerm(port, layer, weight, fused, input_wire if fused else output_wire))  # type: ignore[arg-type]
+    return terms
+
+
+def attach(layer: LossLayer, net: Layer, port: str, where: str) -> LossLayer:
+    """The loss layer with its Input port fixed to the output's type (a ShapeError if it does not fit)."""
+    from ..errors import ShapeError
+
+    try:
+        return layer.refine({"Input": net.types[port]}, (f"{where}: loss on {port}",))  # type: ignore[index, return-value]
+    except ShapeError as error:
+        raise ShapeError(f"{error} The loss does not fit the output {port}: choose another loss_function.") from None
+
+
+def target_column(term: LossTerm, net: Layer, values: Any, coder: Any, class_names: Any, dtype: torch.dtype, where: str) -> Column:
+    """The targets of one loss, checked and encoded as the loss expects them."""
+    layer = term.layer
+    where = f"{where}: target {term.port}"
+    target_type = layer.types["Target"]  # type: ignore[union-attr, index]
+    if isinstance(layer, CrossEntropyLossLayer) and layer.target_form == "Index":
+        if _is_class_decoder(coder):
+            indices = class_indices(coder, values, class_names, where)
+            return Column(torch.from_numpy(np.ascontiguousarray(indices)))
+        tensor = numeric_tensor(values, where)
+        if tensor is None:
+            raise InputError(f"{where}: the targets must be class indices (integers 0 … {(target_type.bound or 1) - 1}) but example 0 is {values[0]!r}; to train on labels, give the output a NetDecoder(\"Class\", labels).")
+        _check_rank(tensor, target_type.dims, where, "class indices")
+        return Column(integer_values(tensor, target_type.bound, where, "targets"))
+    tensor = numeric_tensor(values, where)
+    if tensor is None:
+        raise InputError(f"{where}: the targets must be numbers for {layer.kind} but example 0 is {_first(values)!r}.")  # type: ignore[union-attr]
+    dims = target_type.dims
+    if dims is not None and tuple(tensor.shape[1:]) != tuple(dims):
+        if tuple(tensor.shape[1:]) == () and tuple(dims) == (1,):
+            tensor = tensor.unsqueeze(1)
+        elif tuple(tensor.shape[1:]) == (1,) and tuple(dims) == ():
+            tensor = tensor.squeeze(1)
+        else:
+            _check_rank(tensor, dims, where, "targets")
+    bad = first_nonfinite(tensor.to(torch.float64) if not tensor.is_floating_point() else tensor)
+    if bad is not None:
+        raise InputError(f"{where}: example {bad} contains NaN or infinite values.")
+    tensor = tensor.to(dtype)
+    if isinstance(layer, CrossEntropyLossLayer):
+        outside = ((tensor < 0) | (tensor > 1)).reshape(tensor.shape[0], -1).any(dim=1)
+        if bool(outside.any()):
+            position = int(outside.nonzero()[0, 0])
+            raise InputError(f'{where}: CrossEntropyLossLayer("{layer.target_form}") needs targets between 0 and 1 but example {position} is {tensor[position].tolist()}.')
+    return Column(tensor)
+
+
+def _first(values: Any) -> Any:
+    try:
+        return values[0]
+    except (TypeError, IndexError, KeyError):
+        return values
+
+
+def _check_rank(tensor: torch.Tensor, dims: Any, where: str, what: str) -> None:
+    if dims is None:
+        return
+    actual = tuple(tensor.shape[1:])
+    if len(actual) != len(dims) or any(isinstance(d, int) and d != a for d, a in zip(dims, actual)):
+        shown = "(" + ", ".join("?" if not isinstance(d, int) else str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
+        raise InputError(f"{where}: the {what} must each have shape {shown} but example 0 has shape {actual}.")
+
+
+def class_indices(decoder: Any, values: Any, class_names: Any, where: str) -> np.ndarray:
+    """Labels → class indices through the decoder's labels (a dataset's integer labels through its class names)."""
+    labels = tuple(decoder.labels)
+    array = values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else values
+    if class_names is not None:
+        names = tuple(class_names)
+        integer = isinstance(array, np.ndarray) and array.dtype.kind in "iu"
+        if integer and names == labels:
+            return array.astype(np.int64)
+        if integer and not all(isinstance(label, int | np.integer) for label in labels):
+            array = np.asarray(names, dtype=object)[array]
+    try:
+        return np.asarray(decoder.indices(array), dtype=np.int64)
+    except NetError as error:
+        raise type(error)(f"{where}: {error}") from None

@@ -1,0 +1,221 @@
+"""NetTrain's options: names, methods with their suboptions, learning-rate rules and schedules.
+
+``method`` is a name or ``(name, {suboption: value})``:
+
+- "ADAM" (default): ``beta1`` 0.9, ``beta2`` 0.999, ``epsilon`` 1e-8;
+- "AdamW": the same with decoupled ``weight_decay`` (default 0.01);
+- "SGD": ``momentum`` 0.9 (``nesterov`` False);
+- "RMSProp": ``beta`` 0.99 (the squared-gradient decay), ``momentum`` 0, ``epsilon`` 1e-8;
+
+and for all of them ``l2_regularization`` (a penalty added to the gradient, as weight decay),
+``gradient_clipping`` (the largest gradient norm), ``learning_rate_schedule`` ("Cosine",
+"OneCycle", "Constant", "Linear" or a function of the training progress in [0, 1] giving a
+factor) and ``warmup`` (a fraction of training, or a number of batches, with linearly
+increasing learning rate).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..errors import NetError, OptionError, closest
+
+OPTIONS = (
+    "loss_function", "batch_size", "max_training_rounds", "time_goal", "validation_set", "method", "learning_rate",
+    "learning_rate_multipliers", "training_progress_reporting", "training_progress_measurements", "training_stopping_criterion",
+    "training_progress_checkpointing", "random_seeding", "target_device", "working_precision",
+)
+
+METHODS = {"ADAM": "Adam", "AdamW": "AdamW", "SGD": "SGD", "RMSProp": "RMSprop"}
+METHOD_DEFAULTS: dict[str, dict[str, Any]] = {
+    "ADAM": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+    "AdamW": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "weight_decay": 0.01},
+    "SGD": {"momentum": 0.9, "nesterov": False},
+    "RMSProp": {"beta": 0.99, "momentum": 0.0, "epsilon": 1e-8},
+}
+COMMON_SUBOPTIONS = {"l2_regularization": 0.0, "gradient_clipping": None, "learning_rate_schedule": "Cosine", "warmup": 0.0}
+AUTOMATIC_LEARNING_RATES = {"ADAM": 2e-3, "AdamW": 2e-3, "SGD": 0.05, "RMSProp": 1e-3}
+SCHEDULES = ("Cosine", "OneCycle", "Constant", "Linear")
+PRECISIONS = ("Real32", "Real64", "Mixed")
+
+
+def check_unknown_options(options: Mapping[str, Any]) -> None:
+    for name in options:
+        raise OptionError(f'NetTrain: unknown option {name}.{closest(name, OPTIONS)} The options are: {", ".join(OPTIONS)}.')
+
+
+def choice(value: Any, allowed: tuple[str, ...] | Mapping[str, Any], what: str) -> str:
+    if value not in allowed:
+        listed = ", ".join(f'"{a}"' for a in allowed)
+        raise OptionError(f"NetTrain: {what}={value!r} is not one of {listed}.{closest(str(value), list(allowed))}")
+    return value
+
+
+@dataclass
+class Method:
+    """An optimizer and its suboptions, resolved."""
+
+    name: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def schedule(self) -> Any:
+        return self.settings["learning_rate_schedule"]
+
+    def optimizer(self, groups: list[dict[str, Any]], learning_rate: float) -> torch.optim.Optimizer:
+        s = self.settings
+        decay = s["l2_regularization"]
+        if self.name == "ADAM":
+            return torch.optim.Adam(groups, lr=learning_rate, betas=(s["beta1"], s["beta2"]), eps=s["epsilon"], weight_decay=decay)
+        if self.name == "AdamW":
+            return torch.optim.AdamW(groups, lr=learning_rate, betas=(s["beta1"], s["beta2"]), eps=s["epsilon"], weight_decay=s["weight_decay"])
+        if self.name == "SGD":
+            return torch.optim.SGD(groups, lr=learning_rate, momentum=s["momentum"], nesterov=s["nesterov"], weight_decay=decay)
+        return torch.optim.RMSprop(groups, lr=learning_rate, alpha=s["beta"], eps=s["epsilon"], momentum=s["momentum"], weight_decay=decay)
+
+
+def parse_method(spec: Any) -> Method:
+    """``"ADAM"`` or ``("SGD", {"momentum": 0.5})`` → a Method with every suboption filled in."""
+    if isinstance(spec, tuple | list) and spec and isinstance(spec[0], str):
+        name, given = spec[0], {}
+        for item in spec[1:]:
+            if not isinstance(item, Mapping):
+                raise OptionError(f"NetTrain: method={spec!r}: give the suboptions as a dict, such as (\"SGD\", {{\"momentum\": 0.9}}).")
+            given.update(item)
+    elif isinstance(spec, str):
+        name, given = spec, {}
+    else:
+        raise OptionError(f'NetTrain: method={spec!r} is not a method; use "ADAM", "AdamW", "SGD" or "RMSProp", or (name, {{suboption: value}}).')
+    choice(name, METHODS, "method")
+    settings = {**METHOD_DEFAULTS[name], **COMMON_SUBOPTIONS}
+    for key, value in given.items():
+        if key not in settings:
+            raise OptionError(f'NetTrain: method "{name}" has no suboption {key!r}.{closest(str(key), settings)} Its suboptions: {", ".join(settings)}.')
+        settings[key] = value
+    schedule = settings["learning_rate_schedule"]
+    if not callable(schedule):
+        choice(schedule, SCHEDULES, "learning_rate_schedule")
+    clip = settings["gradient_clipping"]
+    if clip is not None and not (isinstance(clip, int | float) and clip > 0):
+        raise OptionError(f"NetTrain: gradient_clipping={clip!r} must be a positive number (the largest gradient norm) or None.")
+    return Method(name, settings)
+
+
+def schedule_factor(method: Method, progress: float, step: int, total_steps: int | None) -> float:
+    """The learning-rate factor at ``progress`` ∈ [0, 1] of training (batch ``step``)."""
+    warmup = method.settings["warmup"]
+    schedule = method.schedule
+    if schedule == "OneCycle" and not warmup:
+        warmup = 0.3
+    if warmup:
+        warm_fraction = warmup if warmup < 1 else (warmup / total_steps if total_steps else 0.0)
+        if progress < warm_fraction:
+            return (progress + 1e-12) / warm_fraction
+        progress = (progress - warm_fraction) / max(1 - warm_fraction, 1e-12)
+    progress = min(max(progress, 0.0), 1.0)
+    if callable(schedule):
+        return float(schedule(progress))
+    if schedule == "Constant":
+        return 1.0
+    if schedule == "Linear":
+        return 1.0 - progress
+    # "Cosine" and "OneCycle" decay along half a cosine, to a small floor rather than zero
+    return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def multiplier_for(path: tuple[str, ...], kind: str, rules: Any) -> float:
+    """The learning-rate multiplier of the leaf at ``path``: the first rule that matches.
+
+    Rules are a dict (or list of pairs) of pattern → factor. A pattern matches a layer by name
+    or index anywhere on its path (``"classifier"``), by a path prefix (``"block/conv1"`` or a
+    tuple), by a glob (``"conv*"``) or everything (``"*"``); 0 freezes the layer.
+    """
+    if rules is None:
+        return 1.0
+    items = rules.items() if isinstance(rules, Mapping) else rules
+    text = "/".join(path)
+    for pattern, factor in items:
+        if isinstance(pattern, int) and not isinstance(pattern, bool):
+            pattern = str(pattern)
+        if isinstance(pattern, tuple | list):
+            parts = tuple(str(p) for p in pattern)
+            if path[: len(parts)] == parts:
+                return float(factor)
+            continue
+        if not isinstance(pattern, str):
+            raise OptionError(f"NetTrain: learning_rate_multipliers: {pattern!r} is not a layer name, path or pattern.")
+        if pattern == "*" or pattern in path or fnmatch.fnmatchcase(text, pattern) or text.startswith(pattern + "/") or pattern == text or pattern == kind:
+            return float(factor)
+        if any(fnmatch.fnmatchcase(p, pattern) for p in path):
+            return float(factor)
+    return 1.0
+
+
+def check_multiplier_rules(rules: Any, paths: list[tuple[str, ...]], kinds: list[str]) -> None:
+    """A rule that matches no layer is a typo: say so, with the closest name."""
+    if rules is None:
+        return
+    if not isinstance(rules, Mapping | list | tuple):
+        raise OptionError(f"NetTrain: learning_rate_multipliers={rules!r} must be a dict of layer name/path/pattern → factor, such as {{\"classifier\": 1, \"*\": 0}}.")
+    items = rules.items() if isinstance(rules, Mapping) else rules
+    names = sorted({p for path in paths for p in path} | {"/".join(path) for path in paths} | set(kinds))
+    for pattern, factor in items:
+        if not isinstance(factor, int | float) or isinstance(factor, bool) or factor < 0:
+            raise OptionError(f"NetTrain: learning_rate_multipliers: the factor for {pattern!r} must be a number ≥ 0, not {factor!r}.")
+        if any(_matches(path, kind, pattern) for path, kind in zip(paths, kinds)):
+            continue
+        raise OptionError(f"NetTrain: learning_rate_multipliers: {pattern!r} matches no layer with arrays.{closest(str(pattern), names)}")
+
+
+def _matches(path: tuple[str, ...], kind: str, pattern: Any) -> bool:
+    return multiplier_for(path, kind, [(pattern, 2.0)]) == 2.0
+
+
+@dataclass
+class StoppingCriterion:
+    """Stop when ``criterion`` has not improved by ``absolute_change`` (or ``relative_change``) for ``patience`` rounds."""
+
+    criterion: str | Callable[[dict[str, Any]], bool] = "Loss"
+    patience: int = 0
+    absolute_change: float = 0.0
+    relative_change: float = 0.0
+
+
+MAXIMIZED = ("Accuracy", "Precision", "Recall", "F1Score", "AreaUnderROCCurve", "TopKAccuracy")
+
+
+def parse_stopping_criterion(spec: Any) -> StoppingCriterion | None:
+    if spec is None:
+        return None
+    if isinstance(spec, str) or callable(spec):
+        return StoppingCriterion(spec)
+    if isinstance(spec, Mapping):
+        allowed = ("criterion", "patience", "absolute_change", "relative_change")
+        for key in spec:
+            if key not in allowed:
+                raise OptionError(f'NetTrain: training_stopping_criterion has no key {key!r}.{closest(str(key), allowed)} Its keys: {", ".join(allowed)}.')
+        return StoppingCriterion(**spec)
+    raise OptionError(f'NetTrain: training_stopping_criterion={spec!r}: use a measurement name such as "Loss", a dict such as {{"criterion": "Accuracy", "patience": 3}}, or a function of the round\'s measurements returning True to stop.')
+
+
+def precision_of(name: Any) -> str:
+    return choice(name, PRECISIONS, "working_precision")
+
+
+def bf16_supported() -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def positive_int(value: Any, name: str) -> int:
+    if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        raise NetError(f"NetTrain: {name}={value!r} must be a positive integer.")
+    return value
