@@ -17,10 +17,12 @@ from .initialize import NetInitialize
 from .layers.base import Layer
 from .layers.basic import DropoutLayer, ElementwiseLayer, LinearLayer, NetArrayLayer, SoftmaxLayer, ThreadingLayer
 from .layers.conv import ConvolutionLayer, DeconvolutionLayer, PaddingLayer, PoolingLayer, ResizeLayer, Scaled
+from .layers.loss import CrossEntropyLossLayer, MeanAbsoluteLossLayer, MeanSquaredLossLayer
 from .layers.norm import BatchNormalizationLayer, NormalizationLayer
 from .layers.sequence import EmbeddingLayer
 from .layers.structure import AggregationLayer, AppendLayer, CatenateLayer, DotLayer, FlattenLayer, PartLayer, PrependLayer, ReplicateLayer, ReshapeLayer, SummationLayer, TotalLayer, TransposeLayer
 from .ports import NetPort, NetPortGradient
+from .train import NetTrain, NetTrainResults
 from .types import VARYING, Index, TensorType
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "CatenateLayer",
     "CompiledNet",
     "ConvolutionLayer",
+    "CrossEntropyLossLayer",
     "DeconvolutionLayer",
     "DotLayer",
     "DropoutLayer",
@@ -45,6 +48,8 @@ __all__ = [
     "InputError",
     "Layer",
     "LinearLayer",
+    "MeanAbsoluteLossLayer",
+    "MeanSquaredLossLayer",
     "NetArrayLayer",
     "NetChain",
     "NetDecoder",
@@ -56,6 +61,8 @@ __all__ = [
     "NetInitialize",
     "NetPort",
     "NetPortGradient",
+    "NetTrain",
+    "NetTrainResults",
     "NormalizationLayer",
     "OptionError",
     "PaddingLayer",
