@@ -74,7 +74,7 @@ class Labelled(Coder):
         """
         if isinstance(values, torch.Tensor):
             values = values.cpu().numpy()
-        array = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object if isinstance(values, list | tuple) and values and isinstance(values[0], tuple) else None)
+        array = self._as_array(values)
         kind = self._label_kind  # type: ignore[attr-defined]
         if kind is not None and array.size and (array.dtype.kind == kind or (kind == "i" and array.dtype.kind == "u")):
             sorted_labels, order = self._sorted  # type: ignore[attr-defined]
@@ -92,6 +92,23 @@ class Labelled(Coder):
             except (KeyError, TypeError):
                 self._unknown(flat, position)
         return result.reshape(array.shape)
+
+    def _as_array(self, values: Any) -> np.ndarray:
+        """Values as an array: typed (str or int) when the labels are, else a 1-D object array."""
+        if isinstance(values, np.ndarray):
+            return values
+        if self._label_kind is not None:  # type: ignore[attr-defined]
+            try:
+                array = np.asarray(values)
+                if array.dtype != object:
+                    return array
+            except ValueError:
+                pass
+        items = list(values) if isinstance(values, list | tuple) else [values]
+        array = np.empty(len(items), dtype=object)
+        for position, item in enumerate(items):
+            array[position] = item
+        return array
 
     def _unknown(self, values: Any, position: int) -> None:
         value = values[position]
