@@ -1,0 +1,92 @@
+"""FunctionLayer: a Python function of torch tensors as a layer, saved by its import path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+
+from ..errors import NetError
+from ..types import TensorType
+from .base import Layer
+
+
+def function_path(function: Any) -> str | None:
+    """``"module:qualname"`` of an importable function, or None (a lambda, a nested function)."""
+    if isinstance(function, str):
+        return function
+    module = getattr(function, "__module__", None)
+    qualname = getattr(function, "__qualname__", None)
+    if not module or not qualname or "<" in qualname:
+        return None
+    return f"{module}:{qualname}"
+
+
+def import_path(path: str, where: str) -> Callable[..., Any]:
+    import importlib
+
+    module_name, _, qualname = path.partition(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as error:
+        raise NetError(f'{where}: cannot import the function "{path}": {error}.') from None
+    if not callable(target):
+        raise NetError(f'{where}: "{path}" is not a function.')
+    return target  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class FunctionLayer(Layer):
+    """Applies a Python function to a batch: ``function(x)`` with the batch axis first.
+
+    ``function`` is an import path ``"module:name"`` (``"torch.nn.functional:gelu"``) or an
+    importable Python function; a file stores the path, and ``Import`` refuses to load it unless
+    called with ``allow_functions=True`` (importing runs code). ``output`` is the output shape;
+    without one, the output has the input's shape. Shapes are not checked by running the function.
+
+    >>> layer = FunctionLayer("torch.nn.functional:softplus", input=2)
+    >>> [round(v, 4) for v in layer([0.0, 1.0]).tolist()]
+    [0.6931, 1.3133]
+    """
+
+    function: Any = None
+
+    #: loading this layer from a file imports Python code
+    imports_code: ClassVar[bool] = True
+
+    def validate(self) -> None:
+        if isinstance(self.function, str):
+            module, colon, name = self.function.partition(":")
+            if not colon or not module or not name or not all(part.isidentifier() for part in (*module.split("."), *name.split("."))):
+                raise NetError(f'FunctionLayer: the function must be an import path "module:name" such as "torch.nn.functional:gelu", not {self.function!r}.')
+        elif not callable(self.function):
+            raise NetError(f'FunctionLayer: give a Python function or an import path "module:name", not {self.function!r}.')
+
+    @property
+    def path(self) -> str | None:
+        """The import path a file stores, or None for a function that has none."""
+        return function_path(self.function)
+
+    @property
+    def _callable(self) -> Callable[..., Any]:
+        if callable(self.function):
+            return self.function  # type: ignore[no-any-return]
+        cached = self.__dict__.get("_function_cache")
+        if cached is None:
+            cached = import_path(self.function, "FunctionLayer")
+            object.__setattr__(self, "_function_cache", cached)
+        return cached
+
+    def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
+        if self.output is None:
+            t = types["Input"].unify(types["Output"])
+            types["Input"] = t
+            types["Output"] = TensorType(t.dims) if t.bound is not None else t
+        return types
+
+    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
+        return self._callable(x)  # type: ignore[no-any-return]

@@ -1,0 +1,329 @@
+"""NetMeasurements: how good a net is on labelled data.
+
+The net is evaluated in batches through its compiled module (no Python loop over examples for
+in-memory data); the measurements themselves are the pure functions of :mod:`symnet.metrics`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import metrics
+from .engine import PRECISIONS, _device, _refined_for_data, compiled, prepare_input
+from .errors import InputError, NetError, closest
+from .layers.base import Layer
+
+CLASSIFIER = ("Accuracy", "ErrorRate", "Precision", "Recall", "F1Score", "ConfusionMatrix", "ConfusionMatrixPlot", "Perplexity", "TopKAccuracy", "AreaUnderROCCurve")
+REGRESSION = ("MeanSquare", "MeanDeviation")
+MEASUREMENTS = (*CLASSIFIER, *REGRESSION, "Loss")
+TARGET = "Target"
+
+
+# -- data ---------------------------------------------------------------------------------------
+
+
+def _columns(net: Layer, data: Any) -> tuple[dict[str, Any], str, Any]:
+    """Inputs by port, the measured output port and its targets."""
+    inputs, outputs = net.input_ports(), net.output_ports()
+    if hasattr(data, "arrays") and callable(data.arrays):
+        data = tuple(data.arrays())[:2]
+    if isinstance(data, Mapping):
+        unknown = [k for k in data if k not in (*inputs, *outputs, TARGET)]
+        if unknown:
+            raise NetError(f'NetMeasurements: the data has a column "{unknown[0]}", which is not a port of the net; its ports: {", ".join((*inputs, *outputs))}.{closest(str(unknown[0]), (*inputs, *outputs))}')
+        targets = [k for k in data if k in outputs or k == TARGET]
+        if len(targets) != 1:
+            raise NetError(f"NetMeasurements: give the targets of exactly one output port (the net's outputs: {', '.join(outputs)}), or under \"Target\".")
+        port = outputs[0] if targets[0] == TARGET else targets[0]
+        missing = [p for p in inputs if p not in data]
+        if missing:
+            raise NetError(f"NetMeasurements: the data has no column for the input {missing[0]}.")
+        return {p: data[p] for p in inputs}, port, data[targets[0]]
+    if len(outputs) != 1 or len(inputs) != 1:
+        raise NetError(f"NetMeasurements: the net has the inputs {', '.join(inputs)} and outputs {', '.join(outputs)}; give the data as a dict of port name → values.")
+    if isinstance(data, tuple) and len(data) == 2:
+        return {inputs[0]: data[0]}, outputs[0], data[1]
+    if isinstance(data, list) and data and all(isinstance(item, tuple | list) and len(item) == 2 for item in data):
+        x = [item[0] for item in data]
+        y = [item[1] for item in data]
+        return {inputs[0]: x}, outputs[0], y
+    raise NetError(f"NetMeasurements: {type(data).__name__} is not a form of labelled data; give (inputs, targets), a list of (input, target) pairs, a dict of port → values or a dataset.")
+
+
+def _compact(values: Any) -> Any:
+    """Numeric lists become one array (sliced without copying); anything else stays as is."""
+    if isinstance(values, np.ndarray | torch.Tensor):
+        return values
+    if isinstance(values, tuple):
+        values = list(values)
+    if isinstance(values, list) and values and isinstance(values[0], int | float | np.number | np.ndarray | list | tuple) and not isinstance(values[0], bool):
+        try:
+            array = np.asarray(values)
+        except ValueError:
+            return values
+        if array.dtype != object:
+            return array
+    return values
+
+
+def _length(values: Any) -> int:
+    if isinstance(values, np.ndarray | torch.Tensor):
+        if values.ndim == 0:
+            raise NetError("NetMeasurements: the data must hold a batch of examples, not a single number.")
+        return int(values.shape[0])
+    return len(values)
+
+
+def evaluate_outputs(net: Layer, inputs: Mapping[str, Any], port: str, *, batch_size: int = 256, target_device: str = "cpu", working_precision: str = "Real32") -> torch.Tensor:
+    """The raw output of ``port`` for every example, computed batch by batch."""
+    dtype = PRECISIONS.get(working_precision)
+    if dtype is None:
+        raise NetError(f'NetMeasurements: working_precision="{working_precision}" is not one of "Real32", "Real64".')
+    device = _device(target_device)
+    coders = net.coders()
+    columns = {p: _compact(v) for p, v in inputs.items()}
+    lengths = {p: _length(v) for p, v in columns.items()}
+    if len(set(lengths.values())) > 1:
+        raise InputError(f"NetMeasurements: the inputs have different numbers of examples: {lengths}.")
+    count = next(iter(lengths.values())) if lengths else 0
+    if count == 0:
+        raise NetError("NetMeasurements: the data has no examples.")
+    pieces = []
+    for start in range(0, count, batch_size):
+        tensors = {}
+        for p, values in columns.items():
+            chunk = values[start : start + batch_size]
+            tensors[p], _ = prepare_input(net, p, chunk, dtype, coders.get(p))
+        runnable = _refined_for_data(net, tensors)
+        module = compiled(runnable, device, dtype)
+        with torch.inference_mode():
+            (value,) = module.run([tensors[p].to(device) for p in net.input_ports()], [module.plan.outputs[port]])
+        pieces.append(value.detach().to("cpu"))
+    return torch.cat(pieces)
+
+
+# -- targets ------------------------------------------------------------------------------------
+
+
+def _labels_of(decoder: Any) -> tuple[Any, ...] | None:
+    labels = getattr(decoder, "labels", None)
+    return tuple(labels) if labels is not None else None
+
+
+def _class_targets(decoder: Any, targets: Any, classes: int) -> torch.Tensor:
+    """Class indices from labels (through the Class decoder), booleans, indices or probability vectors."""
+    if isinstance(targets, torch.Tensor):
+        targets = targets.detach().cpu().numpy()
+    if decoder is not None and hasattr(decoder, "indices"):
+        try:
+            return torch.from_numpy(np.asarray(decoder.indices(targets), dtype=np.int64)).reshape(-1)
+        except NetError as error:
+            array = np.asarray(targets)
+            if not (array.dtype.kind in "iu" and array.size and array.min() >= 0 and array.max() < classes):
+                raise type(error)(f"NetMeasurements: targets: {error}") from None
+            return torch.from_numpy(array.astype(np.int64)).reshape(-1)
+    array = np.asarray(targets)
+    if array.dtype == object:
+        raise InputError("NetMeasurements: the targets are not numbers and the output has no Class decoder to turn labels into classes.")
+    if array.ndim == 2 and array.shape[1] == classes and array.dtype.kind == "f":
+        return torch.from_numpy(array.argmax(axis=1).astype(np.int64))
+    if array.dtype.kind == "f" and not np.all(array == np.round(array)):
+        raise InputError("NetMeasurements: class targets must be class indices (integers), labels or probability vectors.")
+    indices = array.astype(np.int64).reshape(-1)
+    if indices.size and (indices.min() < 0 or indices.max() >= classes):
+        raise InputError(f"NetMeasurements: the targets hold class indices from {indices.min()} to {indices.max()}, but the output has {classes} classes (0 … {classes - 1}).")
+    return torch.from_numpy(indices)
+
+
+class _Problem:
+    """The outputs and targets of one measurement run, and what kind of problem they pose."""
+
+    def __init__(self, net: Layer, port: str, outputs: torch.Tensor, targets: Any) -> None:
+        self.net, self.port, self.outputs, self.raw_targets = net, port, outputs, targets
+        decoder = net.coders().get(port)
+        self.decoder = decoder if hasattr(decoder, "decode") else None
+        kind = getattr(self.decoder, "kind", None)
+        self.binary = kind == "Boolean" or (outputs.dim() == 1 and self.decoder is None and _looks_binary(targets))
+        self.labels = _labels_of(self.decoder)
+        if self.binary and self.labels is None:
+            self.labels = (False, True) if kind == "Boolean" else (0, 1)
+        if self.labels is None and outputs.dim() == 2 and _looks_like_classes(targets, outputs.shape[1]):
+            self.labels = tuple(range(outputs.shape[1]))
+        self.classifier = self.labels is not None
+        self._indices: torch.Tensor | None = None
+
+    @property
+    def classes(self) -> int:
+        return len(self.labels)  # type: ignore[arg-type]
+
+    def indices(self) -> torch.Tensor:
+        if self._indices is None:
+            targets = self.raw_targets
+            if self.binary:
+                array = targets.detach().cpu().numpy() if isinstance(targets, torch.Tensor) else np.asarray(targets)
+                self._indices = torch.from_numpy((array.astype(np.float64) >= 0.5).astype(np.int64).reshape(-1))
+            else:
+                self._indices = _class_targets(self.decoder, targets, self.classes)
+            if self._indices.shape[0] != self.outputs.shape[0]:
+                raise InputError(f"NetMeasurements: there are {self.outputs.shape[0]} inputs but {self._indices.shape[0]} targets.")
+        return self._indices
+
+    def probabilities(self) -> torch.Tensor:
+        """Class probabilities (N, C); scores that are not probabilities go through a softmax."""
+        p = self.outputs.double()
+        if self.binary:
+            return torch.stack([1 - p, p], dim=-1)
+        if (p < 0).any() or not torch.allclose(p.sum(-1), torch.ones(p.shape[0], dtype=p.dtype), atol=1e-3):
+            p = torch.softmax(p, dim=-1)
+        return p
+
+    def numeric_targets(self) -> torch.Tensor:
+        targets = self.raw_targets
+        tensor = targets if isinstance(targets, torch.Tensor) else torch.from_numpy(np.asarray(_compact(targets), dtype=np.float64))
+        tensor = tensor.double()
+        if tensor.shape != self.outputs.shape:
+            raise InputError(f"NetMeasurements: the targets have shape {tuple(tensor.shape[1:])} per example but the output {self.port} has {tuple(self.outputs.shape[1:])}.")
+        return tensor
+
+    def require_classifier(self, name: str) -> None:
+        if not self.classifier:
+            raise NetError(
+                f'NetMeasurements: "{name}" measures a classifier, but the output {self.port} has shape {tuple(self.outputs.shape[1:])} without a Class decoder '
+                "and the targets are not class indices; give the output a NetDecoder(\"Class\", labels), or use \"MeanSquare\", \"MeanDeviation\" or \"Loss\"."
+            )
+
+
+def _looks_binary(targets: Any) -> bool:
+    array = targets.detach().cpu().numpy() if isinstance(targets, torch.Tensor) else np.asarray(targets)
+    return array.dtype == bool or (array.dtype.kind in "iu" and array.size > 0 and set(np.unique(array).tolist()) <= {0, 1})
+
+
+def _looks_like_classes(targets: Any, classes: int) -> bool:
+    array = targets.detach().cpu().numpy() if isinstance(targets, torch.Tensor) else np.asarray(targets)
+    return array.ndim == 1 and array.dtype.kind in "iu"
+
+
+# -- measurements -------------------------------------------------------------------------------
+
+
+def _per_class(problem: _Problem, values: np.ndarray) -> dict[Any, float]:
+    return {label: float(v) for label, v in zip(problem.labels, values)}  # type: ignore[arg-type]
+
+
+def _confusion(problem: _Problem) -> np.ndarray:
+    return metrics.confusion_matrix(problem.outputs, problem.indices(), problem.classes)
+
+
+def _loss(problem: _Problem) -> float:
+    """The loss NetTrain attaches automatically: cross-entropy for classes, mean square otherwise."""
+    if problem.classifier:
+        if problem.binary:
+            p = problem.outputs.double().clamp(1e-12, 1 - 1e-12)
+            y = problem.indices().double()
+            return float(-(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean())
+        p = problem.probabilities().gather(-1, problem.indices().unsqueeze(-1)).squeeze(-1)
+        return float(-torch.log(p.clamp_min(1e-300)).mean())
+    return metrics.mean_square(problem.outputs, problem.numeric_targets())
+
+
+def _measure(problem: _Problem, spec: Any) -> Any:
+    name, argument = (spec[0], spec[1]) if isinstance(spec, tuple) and len(spec) == 2 else (spec, None)
+    if name not in MEASUREMENTS:
+        raise NetError(f"NetMeasurements: unknown measurement {name!r}; the measurements are {', '.join(MEASUREMENTS)}.{closest(str(name), MEASUREMENTS)}")
+    if name == "Loss":
+        return _loss(problem)
+    if name in REGRESSION:
+        targets = problem.numeric_targets()
+        return metrics.mean_square(problem.outputs, targets) if name == "MeanSquare" else metrics.mean_deviation(problem.outputs, targets)
+    problem.require_classifier(name)
+    outputs, targets = problem.outputs, problem.indices()
+    if name == "Accuracy":
+        return metrics.accuracy(outputs, targets)
+    if name == "ErrorRate":
+        return metrics.error_rate(outputs, targets)
+    if name == "TopKAccuracy":
+        k = 5 if argument is None else argument
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise NetError(f'NetMeasurements: ("TopKAccuracy", k) needs a positive int k, not {k!r}.')
+        return metrics.top_k_accuracy(problem.probabilities(), targets, k)
+    if name == "Perplexity":
+        return metrics.perplexity(problem.probabilities(), targets)
+    if name == "AreaUnderROCCurve":
+        if problem.binary:
+            return metrics.area_under_roc_curve(outputs, targets == 1)
+        p = problem.probabilities()
+        return {label: metrics.area_under_roc_curve(p[:, i], targets == i) for i, label in enumerate(problem.labels)}  # type: ignore[arg-type]
+    confusion = _confusion(problem)
+    if name == "ConfusionMatrix":
+        return confusion
+    if name == "ConfusionMatrixPlot":
+        return confusion_matrix_plot(confusion, problem.labels)  # type: ignore[arg-type]
+    function = {"Precision": metrics.precision, "Recall": metrics.recall, "F1Score": metrics.f1_score}[name]
+    values = _per_class(problem, function(confusion))
+    if argument is not None:
+        if argument not in values:
+            raise NetError(f"NetMeasurements: ({name!r}, {argument!r}) names no class; the classes are {', '.join(map(repr, values))}.")
+        return values[argument]
+    return values
+
+
+def confusion_matrix_plot(confusion: np.ndarray, labels: Sequence[Any]) -> Any:
+    """A matplotlib figure of a confusion matrix (actual classes down, predicted across)."""
+    from matplotlib.figure import Figure
+
+    size = max(3.0, 0.45 * len(labels) + 1.5)
+    figure = Figure(figsize=(size, size))
+    axes = figure.add_subplot()
+    axes.imshow(confusion, cmap="Blues")
+    ticks = range(len(labels))
+    axes.set_xticks(list(ticks), [str(label) for label in labels], rotation=90 if len(labels) > 6 else 0)
+    axes.set_yticks(list(ticks), [str(label) for label in labels])
+    axes.set_xlabel("predicted class")
+    axes.set_ylabel("actual class")
+    high = confusion.max() if confusion.size else 0
+    if len(labels) <= 20:
+        for i in ticks:
+            for j in ticks:
+                axes.text(j, i, str(int(confusion[i, j])), ha="center", va="center", color="white" if confusion[i, j] > high / 2 else "black", fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def NetMeasurements(net: Layer, data: Any, measurement: Any = "Accuracy", *, batch_size: int = 256, target_device: str = "cpu", working_precision: str = "Real32") -> Any:
+    """Measure a net on labelled data: one measurement, or a dict for a list of them.
+
+    ``data`` is ``(inputs, targets)``, a list of ``(input, target)`` pairs, a dict of port →
+    values (targets under the output port or "Target") or a dataset. Classifier measurements
+    ("Accuracy", "ErrorRate", "Precision", "Recall", "F1Score" — dicts of class → value —,
+    "ConfusionMatrix" (actual down, predicted across), "ConfusionMatrixPlot", "Perplexity",
+    "TopKAccuracy" or ``("TopKAccuracy", k)``, "AreaUnderROCCurve") take labels through the
+    output's Class decoder, or class indices; "MeanSquare" and "MeanDeviation" compare numbers;
+    "Loss" is the loss NetTrain would attach (cross-entropy for classes, mean square otherwise).
+
+    >>> net = NetInitialize(NetChain([LinearLayer(2), SoftmaxLayer()], input=1, output=NetDecoder("Class", ["neg", "pos"])))
+    >>> net = NetReplacePart(net, {(0, "Weights"): [[-5.0], [5.0]]})
+    >>> NetMeasurements(net, ([[-1.0], [2.0], [3.0], [-4.0]], ["neg", "pos", "neg", "neg"]), "Accuracy")
+    0.75
+    >>> NetMeasurements(net, ([[-1.0], [2.0]], ["neg", "pos"]), ["Accuracy", "ErrorRate"])
+    {'Accuracy': 1.0, 'ErrorRate': 0.0}
+    """
+    if not isinstance(net, Layer):
+        raise NetError(f"NetMeasurements: expected a net, not {type(net).__name__}.")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise NetError(f"NetMeasurements: batch_size must be a positive int, not {batch_size!r}.")
+    inputs, port, targets = _columns(net, data)
+    targets = _compact(targets)
+    outputs = evaluate_outputs(net, inputs, port, batch_size=batch_size, target_device=target_device, working_precision=working_precision)
+    if _length(targets) != outputs.shape[0]:
+        raise InputError(f"NetMeasurements: there are {outputs.shape[0]} inputs but {_length(targets)} targets.")
+    problem = _Problem(net, port, outputs, targets)
+    if isinstance(measurement, list):
+        return {(m if not isinstance(m, tuple) else m): _measure(problem, m) for m in measurement}
+    return _measure(problem, measurement)
+
+
+__all__ = ["NetMeasurements", "confusion_matrix_plot", "evaluate_outputs"]
