@@ -14,14 +14,18 @@ from .engine import All, Automatic, CompiledNet, compiled
 from .errors import ExpressionError, GraphError, InitializationError, InputError, NetError, OptionError, ShapeError
 from .extract import NetExtract
 from .initialize import NetInitialize
+from .io import Export, Import
 from .layers.base import Layer
 from .layers.basic import DropoutLayer, ElementwiseLayer, LinearLayer, NetArrayLayer, SoftmaxLayer, ThreadingLayer
 from .layers.conv import ConvolutionLayer, DeconvolutionLayer, PaddingLayer, PoolingLayer, ResizeLayer, Scaled
+from .layers.function import FunctionLayer
 from .layers.loss import CrossEntropyLossLayer, MeanAbsoluteLossLayer, MeanSquaredLossLayer
 from .layers.norm import BatchNormalizationLayer, NormalizationLayer
 from .layers.sequence import EmbeddingLayer
 from .layers.structure import AggregationLayer, AppendLayer, CatenateLayer, DotLayer, FlattenLayer, PartLayer, PrependLayer, ReplicateLayer, ReshapeLayer, SummationLayer, TotalLayer, TransposeLayer
+from .measure import NetMeasurements
 from .ports import NetPort, NetPortGradient
+from .surgery import NetAppend, NetDelete, NetDrop, NetFlatten, NetInsert, NetJoin, NetPrepend, NetRename, NetReplace, NetReplacePart, NetTake
 from .train import NetTrain, NetTrainResults
 from .types import VARYING, Index, TensorType
 
@@ -40,9 +44,12 @@ __all__ = [
     "DropoutLayer",
     "ElementwiseLayer",
     "EmbeddingLayer",
+    "Export",
     "ExpressionError",
     "FlattenLayer",
+    "FunctionLayer",
     "GraphError",
+    "Import",
     "Index",
     "InitializationError",
     "InputError",
@@ -50,17 +57,29 @@ __all__ = [
     "LinearLayer",
     "MeanAbsoluteLossLayer",
     "MeanSquaredLossLayer",
+    "NetAppend",
     "NetArrayLayer",
     "NetChain",
     "NetDecoder",
+    "NetDelete",
+    "NetDrop",
     "NetEncoder",
     "NetError",
     "NetExtract",
+    "NetFlatten",
     "NetGraph",
     "NetInformation",
     "NetInitialize",
+    "NetInsert",
+    "NetJoin",
+    "NetMeasurements",
     "NetPort",
     "NetPortGradient",
+    "NetPrepend",
+    "NetRename",
+    "NetReplace",
+    "NetReplacePart",
+    "NetTake",
     "NetTrain",
     "NetTrainResults",
     "NormalizationLayer",
