@@ -42,13 +42,14 @@ RESAMPLINGS = {
 HIGH_DEPTH_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 
 _executor: ThreadPoolExecutor | None = None
+WORKERS = max(2, os.cpu_count() or 1)
 
 
 def executor() -> ThreadPoolExecutor:
     """The shared pool that decodes image files (one thread per core)."""
     global _executor
     if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1), thread_name_prefix="symnet-image")
+        _executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="symnet-image")
     return _executor
 
 
@@ -205,7 +206,11 @@ class ImageEncoder(ImageParameters):
         """Decode and resize each item (in parallel when there are several) → (N, H, W, C) uint8."""
         work = [(item, index) for index, item in enumerate(items)]
         if len(work) > 1:
-            arrays = list(executor().map(self._load_one, work))
+            # a few contiguous chunks per thread: one task per image costs as much as a small PNG
+            pool = executor()
+            size = -(-len(work) // (WORKERS * 4))
+            chunks = [work[start : start + size] for start in range(0, len(work), size)]
+            arrays = [array for chunk in pool.map(self._load_chunk, chunks) for array in chunk]
         else:
             arrays = [self._load_one(work[0])]
         shapes = {a.shape for a in arrays}
@@ -213,6 +218,9 @@ class ImageEncoder(ImageParameters):
             first, second = sorted(shapes)[:2]
             raise InputError(f"Image encoder: the images of a batch have different sizes ({first[1]}×{first[0]} and {second[1]}×{second[0]}); give the encoder a size, such as size=(28, 28), to resize them.")
         return np.stack(arrays)
+
+    def _load_chunk(self, chunk: list[tuple[Any, int]]) -> list[np.ndarray]:
+        return [self._load_one(work) for work in chunk]
 
     def _load_one(self, work: tuple[Any, int]) -> np.ndarray:
         item, index = work
