@@ -33,7 +33,7 @@ from symnet.containers.base import Container
 from symnet.engine import compiled
 from symnet.io import native
 from symnet.io.spec import layer_classes, net_to_spec, spec_to_net
-from symnet.layers import conv, loss, structure
+from symnet.layers import loss, structure
 from symnet.layers.base import Layer
 from tests.harness import random_input
 
@@ -49,11 +49,11 @@ EXAMPLES = {
     "BatchNormalizationLayer": lambda: BatchNormalizationLayer(epsilon=1e-3, momentum=0.8, input=(3, 4)),
     "NormalizationLayer": lambda: symnet.NormalizationLayer(levels=(-2, -1), input=(2, 3)),
     "EmbeddingLayer": lambda: symnet.EmbeddingLayer(3, 7, input="Varying"),
-    "ConvolutionLayer": lambda: conv.ConvolutionLayer(4, (3, 2), stride=(1, 2), padding=1, input=(2, 6, 6)),
-    "DeconvolutionLayer": lambda: conv.DeconvolutionLayer(3, 4, stride=2, padding=1, input=(2, 3, 3)),
-    "PoolingLayer": lambda: conv.PoolingLayer(2, function="Mean", input=(2, 4, 4)),
-    "ResizeLayer": lambda: conv.ResizeLayer((4, 6), input=(2, 2, 3)),
-    "PaddingLayer": lambda: conv.PaddingLayer([(0, 0), (1, 2)], padding_value=0.5, input=(2, 3)),
+    "ConvolutionLayer": lambda: symnet.ConvolutionLayer(4, (3, 2), stride=(1, 2), padding=1, input=(2, 6, 6)),
+    "DeconvolutionLayer": lambda: symnet.DeconvolutionLayer(3, 4, stride=2, padding=1, input=(2, 3, 3)),
+    "PoolingLayer": lambda: symnet.PoolingLayer(2, function="Mean", input=(2, 4, 4)),
+    "ResizeLayer": lambda: symnet.ResizeLayer((4, 6), input=(2, 2, 3)),
+    "PaddingLayer": lambda: symnet.PaddingLayer([(0, 0), (1, 2)], padding_value=0.5, input=(2, 3)),
     "FlattenLayer": lambda: structure.FlattenLayer(1, input=(2, 3, 4)),
     "ReshapeLayer": lambda: structure.ReshapeLayer((3, -1), input=(2, 6)),
     "TransposeLayer": lambda: structure.TransposeLayer((2, 0, 1), input=(2, 3, 4)),
@@ -142,7 +142,7 @@ def test_tuples_lists_slices_and_dicts_keep_their_types():
 
 def test_encoders_and_decoders_survive(tmp_path):
     net = NetInitialize(NetChain(
-        [conv.FlattenLayer() if hasattr(conv, "FlattenLayer") else structure.FlattenLayer(), LinearLayer(3), SoftmaxLayer()],
+        [structure.FlattenLayer(), LinearLayer(3), SoftmaxLayer()],
         input=NetEncoder("Image", size=(4, 4), color_space="Grayscale"),
         output=NetDecoder("Class", ["cat", "dog", "fish"]),
     ))
