@@ -17,17 +17,19 @@ from .initialize import NetInitialize
 from .io import Export, Import
 from .layers.base import Layer
 from .layers.basic import DropoutLayer, ElementwiseLayer, LinearLayer, NetArrayLayer, SoftmaxLayer, ThreadingLayer
-from .layers.conv import ConvolutionLayer, DeconvolutionLayer, PaddingLayer, PoolingLayer, ResizeLayer, Scaled
+from .layers.conv import ConvolutionLayer, DeconvolutionLayer
+from .layers.pooling import PaddingLayer, PoolingLayer, ResizeLayer
 from .layers.function import FunctionLayer
 from .layers.loss import CrossEntropyLossLayer, MeanAbsoluteLossLayer, MeanSquaredLossLayer
 from .layers.norm import BatchNormalizationLayer, NormalizationLayer
 from .layers.sequence import EmbeddingLayer
-from .layers.structure import AggregationLayer, AppendLayer, CatenateLayer, DotLayer, FlattenLayer, PartLayer, PrependLayer, ReplicateLayer, ReshapeLayer, SummationLayer, TotalLayer, TransposeLayer
+from .layers.reduce import AggregationLayer, DotLayer, SummationLayer, TotalLayer
+from .layers.structure import AppendLayer, CatenateLayer, FlattenLayer, PartLayer, PrependLayer, ReplicateLayer, ReshapeLayer, TransposeLayer
 from .measure import NetMeasurements
 from .ports import NetPort, NetPortGradient
 from .surgery import NetAppend, NetDelete, NetDrop, NetFlatten, NetInsert, NetJoin, NetPrepend, NetRename, NetReplace, NetReplacePart, NetTake
 from .train import NetTrain, NetTrainResults
-from .types import VARYING, Index, TensorType
+from .types import VARYING, Index, Scaled, TensorType
 
 __all__ = [
     "AggregationLayer",

@@ -15,11 +15,12 @@ TensorType(('Varying',))
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ShapeError
+from .errors import NetError, ShapeError
 
 VARYING = "Varying"
 
@@ -188,3 +189,18 @@ UNKNOWN = TensorType()
 def Index(n: int) -> TensorType:
     """A scalar class index in ``0 … n-1`` (Wolfram's ``Restricted["Integer", n]``)."""
     return TensorType((), "Integer", n)
+
+
+@dataclass(frozen=True)
+class Scaled:
+    """A size or amount given as a fraction or multiple (Wolfram's ``Scaled[f]``): a resize
+    ``ResizeLayer((Scaled(2), Scaled(2)))`` or a validation split ``validation_set=Scaled(0.1)``."""
+
+    factor: float
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.factor, int | float) and not isinstance(self.factor, bool) and self.factor > 0):
+            raise NetError(f"Scaled: the factor must be a positive number, not {self.factor!r}.")
+
+    def of(self, size: int) -> int:
+        return max(1, math.floor(size * self.factor + 1e-9))
