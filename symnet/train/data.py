@@ -105,7 +105,7 @@ def split_ports(data: Any, net: Layer, where: str) -> tuple[dict[str, Any], Any]
             if key not in known:
                 raise NetError(f'{where}: the data has a column "{key}", which is not a port of the net; its ports: {", ".join(inputs + outputs)}.{closest(str(key), known)}')
         columns = dict(data)
-        if TARGET in columns and TARGET not in outputs:
+        if TARGET in columns and TARGET not in outputs and TARGET not in inputs:
             if len(outputs) != 1:
                 raise NetError(f'{where}: the net has the outputs {", ".join(outputs)}; name the targets by output port instead of "Target".')
             columns[outputs[0]] = columns.pop(TARGET)

@@ -384,7 +384,7 @@ def _end_round(s: Session, round_loss: float, collected: list[Any], start: float
     if collected and s.measurements:
         outputs = torch.cat([c[0] for c in collected])
         targets = torch.cat([c[1] for c in collected]) if collected[0][1] is not None else None
-        row.update(measuring.measure(s.measurements, outputs, measuring.class_targets(targets, s.target_form) if targets is not None else None))
+        row.update(measuring.measure(s.measurements, measuring.class_outputs(outputs, s.target_form), measuring.class_targets(targets, s.target_form) if targets is not None else None))
     state.round_measurements.append(row)
     validation_row: dict[str, float] | None = None
     if s.validation is not None:

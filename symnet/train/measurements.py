@@ -89,8 +89,15 @@ def class_targets(targets: torch.Tensor, form: str | None) -> torch.Tensor:
     if form == "Probabilities":
         return targets.argmax(dim=-1)
     if form == "Binary":
-        return (targets >= 0.5).long()
+        return (targets.reshape(targets.shape[0], -1)[:, 0] >= 0.5).long()
     return targets
+
+
+def class_outputs(outputs: torch.Tensor, form: str | None) -> torch.Tensor:
+    """A binary classifier's (N, 1) probabilities as (N,), the form the metrics take."""
+    if form == "Binary":
+        return outputs.reshape(outputs.shape[0], -1)[:, 0]
+    return outputs
 
 
 def measure(measurements: list[Measurement], outputs: torch.Tensor, targets: torch.Tensor | None) -> dict[str, float]:

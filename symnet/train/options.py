@@ -53,7 +53,9 @@ def check_unknown_options(options: Mapping[str, Any]) -> None:
 def choice(value: Any, allowed: tuple[str, ...] | Mapping[str, Any], what: str) -> str:
     if value not in allowed:
         listed = ", ".join(f'"{a}"' for a in allowed)
-        raise OptionError(f"NetTrain: {what}={value!r} is not one of {listed}.{closest(str(value), list(allowed))}")
+        same_letters = [a for a in allowed if a.lower() == str(value).lower()]
+        hint = f' Did you mean "{same_letters[0]}"?' if same_letters else closest(str(value), list(allowed))
+        raise OptionError(f"NetTrain: {what}={value!r} is not one of {listed}.{hint}")
     return value
 
 

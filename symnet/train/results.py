@@ -41,8 +41,8 @@ class NetTrainResults:
     batch_losses: list[float] = field(default_factory=list)
     round_losses: list[float] = field(default_factory=list)
     validation_losses: list[float] = field(default_factory=list)
-    round_measurements: list[dict[str, float]] = field(default_factory=list)
-    validation_measurements: list[dict[str, float]] = field(default_factory=list)
+    round_rows: list[dict[str, float]] = field(default_factory=list)
+    validation_rows: list[dict[str, float]] = field(default_factory=list)
     best_validation_round: int | None = None
     reason: str = "MaxTrainingRounds"
     total_time: float = 0.0
@@ -100,16 +100,16 @@ class NetTrainResults:
         return list(self.validation_losses)
 
     def _round_measurements(self) -> dict[str, float]:
-        return dict(self.round_measurements[-1]) if self.round_measurements else {}
+        return dict(self.round_rows[-1]) if self.round_rows else {}
 
     def _validation_measurements(self) -> dict[str, float]:
-        return dict(self.validation_measurements[-1]) if self.validation_measurements else {}
+        return dict(self.validation_rows[-1]) if self.validation_rows else {}
 
     def _round_measurements_lists(self) -> dict[str, list[float]]:
-        return _lists(self.round_measurements)
+        return _lists(self.round_rows)
 
     def _validation_measurements_lists(self) -> dict[str, list[float]]:
-        return _lists(self.validation_measurements)
+        return _lists(self.validation_rows)
 
     def _best_validation_round(self) -> int | None:
         return self.best_validation_round
@@ -155,7 +155,7 @@ class NetTrainResults:
     def _final_plots(self) -> dict[str, Any]:
         if "FinalPlots" not in self._cache:
             plots = {"Loss": self._loss_plot()}
-            training, validation = _lists(self.round_measurements), _lists(self.validation_measurements)
+            training, validation = _lists(self.round_rows), _lists(self.validation_rows)
             for name in dict.fromkeys([*training, *validation]):
                 if name != "Loss" and all(isinstance(v, int | float) for v in training.get(name, []) + validation.get(name, [])):
                     plots[name] = report.measurement_plot(name, training.get(name, []), validation.get(name, []))

@@ -180,7 +180,7 @@ class Session:
         output = torch.cat(outputs) if outputs else None
         target = torch.cat(targets) if targets and targets[0] is not None else None
         if self.measurements and output is not None:
-            row.update(measuring.measure(self.measurements, output, measuring.class_targets(target, self.target_form) if target is not None else None))
+            row.update(measuring.measure(self.measurements, measuring.class_outputs(output, self.target_form), measuring.class_targets(target, self.target_form) if target is not None else None))
         return row, output, target
 
     # -- arrays and results -------------------------------------------------------------------
@@ -216,7 +216,7 @@ class Session:
             automatic["resumed_from"] = state.resumed_from
         return NetTrainResults(
             trained_net=trained, final_net=final, loss_terms=self.terms, batch_losses=state.batch_losses, round_losses=state.round_losses,
-            validation_losses=state.validation_losses, round_measurements=state.round_measurements, validation_measurements=state.validation_measurements,
+            validation_losses=state.validation_losses, round_rows=state.round_measurements, validation_rows=state.validation_measurements,
             best_validation_round=state.best_round, reason=state.reason or "MaxTrainingRounds", total_time=state.elapsed, examples_seen=state.examples,
             batches_per_round=self.batches_per_round, batch_size=self.batch_size, learning_rate=float(self.learning_rate), method=self.method.name,
             automatic=automatic, confusion=confusion, class_labels=labels, checkpoint_files=list(state.files),

@@ -1,0 +1,165 @@
+"""NetTrain options: each changes behaviour as documented."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from symnet import All, LinearLayer, NetChain, NetExtract, NetInitialize, NetTrain, Scaled, SoftmaxLayer
+from symnet.train.options import bf16_supported
+from tests.train.test_nettrain import QUIET, blobs, classifier
+
+
+def arrays_of(net):
+    return {(i, name): NetExtract(net, [i, name]) for i, layer in enumerate(net.layers.values()) for name in layer.array_names()}
+
+
+def test_same_seed_gives_bit_identical_weights_and_another_seed_does_not():
+    x, y = blobs()
+    first = NetTrain(classifier(), (x, y), max_training_rounds=3, random_seeding=7, **QUIET)
+    second = NetTrain(classifier(), (x, y), max_training_rounds=3, random_seeding=7, **QUIET)
+    third = NetTrain(classifier(), (x, y), max_training_rounds=3, random_seeding=8, **QUIET)
+    for key, value in arrays_of(first).items():
+        np.testing.assert_array_equal(value, arrays_of(second)[key])
+    assert not np.array_equal(arrays_of(first)[(0, "Weights")], arrays_of(third)[(0, "Weights")])
+
+
+def test_frozen_layers_keep_their_arrays_bit_for_bit():
+    x, y = blobs()
+    net = NetInitialize(NetChain({"features": LinearLayer(16), "act": "Tanh", "classifier": LinearLayer(2), "softmax": SoftmaxLayer()}, input=2))
+    trained = NetTrain(net, (x, y), learning_rate_multipliers={"classifier": 1, "*": 0}, max_training_rounds=3, **QUIET)
+    np.testing.assert_array_equal(NetExtract(trained, ["features", "Weights"]), NetExtract(net, ["features", "Weights"]))
+    np.testing.assert_array_equal(NetExtract(trained, ["features", "Biases"]), NetExtract(net, ["features", "Biases"]))
+    assert not np.array_equal(NetExtract(trained, ["classifier", "Weights"]), NetExtract(net, ["classifier", "Weights"]))
+
+
+def test_learning_rate_multiplier_scales_the_step():
+    x, y = blobs()
+    net = NetInitialize(classifier())
+    slow = NetTrain(net, (x, y), learning_rate_multipliers={"0": 0.01}, max_training_rounds=1, method=("SGD", {"momentum": 0.0, "learning_rate_schedule": "Constant"}), **QUIET)
+    fast = NetTrain(net, (x, y), max_training_rounds=1, method=("SGD", {"momentum": 0.0, "learning_rate_schedule": "Constant"}), **QUIET)
+    change = lambda trained: np.abs(NetExtract(trained, [0, "Weights"]) - NetExtract(net, [0, "Weights"])).sum()  # noqa: E731
+    assert change(slow) < 0.05 * change(fast)
+
+
+@pytest.mark.parametrize("method", ["ADAM", "AdamW", "SGD", "RMSProp", ("SGD", {"momentum": 0.5, "nesterov": True}), ("ADAM", {"beta1": 0.8, "gradient_clipping": 1.0, "l2_regularization": 1e-4})])
+def test_every_method_trains(method):
+    x, y = blobs()
+    results = NetTrain(classifier(), (x, y), All, method=method, max_training_rounds=8, **QUIET)
+    assert results.round_measurements["Accuracy"] > 0.95
+    assert results.method == (method if isinstance(method, str) else method[0])
+
+
+@pytest.mark.parametrize("schedule", ["Cosine", "OneCycle", "Constant", "Linear", lambda progress: 1 - progress / 2])
+def test_learning_rate_schedules(schedule):
+    x, y = blobs(n=64)
+    seen = []
+    NetTrain(classifier(), (x, y), method=("ADAM", {"learning_rate_schedule": schedule}), learning_rate=0.01, batch_size=16, max_training_rounds=5,
+             training_progress_reporting=lambda progress: seen.append(progress["LearningRate"]))
+    assert len(seen) == 20 and max(seen) <= 0.01 + 1e-12
+    if schedule == "Constant":
+        assert seen == [0.01] * 20
+    elif schedule == "OneCycle":
+        assert seen[0] < seen[6] and seen[-1] < seen[6]
+    else:
+        assert seen[-1] < seen[0]
+
+
+def test_warmup_raises_the_rate_first():
+    x, y = blobs(n=64)
+    seen = []
+    NetTrain(classifier(), (x, y), method=("ADAM", {"warmup": 8}), learning_rate=0.01, batch_size=16, max_training_rounds=5,
+             training_progress_reporting=lambda progress: seen.append(progress["LearningRate"]))
+    assert seen[0] < seen[3] < seen[7]
+
+
+def test_batch_size_and_rounds():
+    x, y = blobs(n=100)
+    results = NetTrain(classifier(), (x, y), All, batch_size=25, max_training_rounds=3, **QUIET)
+    assert results.batch_size == 25 and results.total_batches == 12 and "batch_size" not in results.automatic_choices
+
+
+def test_time_goal_stops_training():
+    x, y = blobs()
+    results = NetTrain(classifier(), (x, y), All, time_goal=0.3, batch_size=8, **QUIET)
+    assert results.reason_training_stopped == "TimeGoal"
+    assert 0.3 <= results.total_training_time < 5
+
+
+def test_validation_set_scaled_is_stratified_and_gives_the_best_net():
+    x, y = blobs(n=200, classes=2)
+    results = NetTrain(classifier(), (x, y), All, validation_set=Scaled(0.25), max_training_rounds=4, **QUIET)
+    assert len(results.validation_loss_list) == 4
+    assert results.best_validation_round in (1, 2, 3, 4)
+    assert results.confusion_matrix.sum() == 50  # measured on the validation set
+    assert abs(results.confusion_matrix[0].sum() - np.mean(y == 0) * 50) <= 1  # stratified
+    assert set(results.validation_measurements_lists) == {"Loss", "Accuracy", "ErrorRate"}
+
+
+def test_validation_set_as_data():
+    x, y = blobs(n=200)
+    results = NetTrain(classifier(), (x[:150], y[:150]), All, validation_set=(x[150:], y[150:]), max_training_rounds=3, **QUIET)
+    assert results.validation_measurements["Accuracy"] > 0.9
+
+
+def test_stopping_criterion_stops_when_the_measurement_stalls():
+    x, y = blobs()
+    results = NetTrain(classifier(), (x, y), All, max_training_rounds=200, training_stopping_criterion={"criterion": "Loss", "patience": 1, "absolute_change": 1.0}, **QUIET)
+    assert results.reason_training_stopped == "StoppingCriterion"
+    assert results.total_rounds == 3  # round 2 and 3 did not improve the loss by 1.0
+
+
+def test_stopping_criterion_as_a_function():
+    x, y = blobs()
+    results = NetTrain(classifier(), (x, y), All, max_training_rounds=100, training_stopping_criterion=lambda row: row["Accuracy"] > 0.9, **QUIET)
+    assert results.reason_training_stopped == "StoppingCriterion" and results.round_measurements["Accuracy"] > 0.9
+
+
+def test_measurements_named_and_custom():
+    x, y = blobs()
+
+    def largest_probability(outputs, targets):
+        return float(outputs.max(dim=1).values.mean())
+
+    measurements = ["Precision", "Recall", "F1Score", largest_probability]
+    results = NetTrain(classifier(), (x, y), All, training_progress_measurements=measurements, max_training_rounds=3, **QUIET)
+    assert set(results.round_measurements) == {"Loss", "Precision", "Recall", "F1Score", "largest_probability"}
+    assert 0.5 < results.round_measurements["largest_probability"] <= 1
+
+
+def test_print_reporting(capsys):
+    x, y = blobs()
+    NetTrain(classifier(), (x, y), max_training_rounds=2, training_progress_reporting="Print")
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("round 2/2  loss ") and "Accuracy" in lines[1]
+
+
+def test_file_reporting(tmp_path):
+    x, y = blobs()
+    NetTrain(classifier(), (x, y), max_training_rounds=2, training_progress_reporting=[str(tmp_path / "log.csv"), str(tmp_path / "log.json")])
+    assert (tmp_path / "log.csv").read_text().splitlines()[0].startswith("Round,Loss,ValidationLoss,Time,Accuracy")
+    rows = json.loads((tmp_path / "log.json").read_text())
+    assert [row["Round"] for row in rows] == [1, 2]
+
+
+def test_callback_reporting_per_batch_and_per_round():
+    x, y = blobs(n=64)
+    batches, rounds = [], []
+    NetTrain(classifier(), (x, y), batch_size=16, max_training_rounds=2, training_progress_reporting=[batches.append, (rounds.append, "Round")])
+    assert [p["AbsoluteBatch"] for p in batches] == list(range(1, 9))
+    assert [p["Round"] for p in rounds] == [1, 2] and "RoundLoss" in rounds[0]
+
+
+@pytest.mark.skipif(not bf16_supported(), reason="no bfloat16 on this processor")
+def test_mixed_precision_trains():
+    x, y = blobs()
+    results = NetTrain(classifier(), (x, y), All, working_precision="Mixed", max_training_rounds=8, **QUIET)
+    assert results.round_measurements["Accuracy"] > 0.95
+    assert NetExtract(results.trained_net, [0, "Weights"]).dtype == np.float32
+
+
+def test_real64_precision():
+    x, y = blobs()
+    trained = NetTrain(classifier(), (x, y), working_precision="Real64", max_training_rounds=2, **QUIET)
+    assert trained.layers["0"].arrays["Weights"].dtype == torch.float32  # arrays keep their type
