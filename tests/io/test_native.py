@@ -33,7 +33,6 @@ from symnet.containers.base import Container
 from symnet.engine import compiled
 from symnet.io import native
 from symnet.io.spec import layer_classes, net_to_spec, spec_to_net
-from symnet.layers import loss, structure
 from symnet.layers.base import Layer
 from tests.harness import random_input
 
@@ -54,21 +53,21 @@ EXAMPLES = {
     "PoolingLayer": lambda: symnet.PoolingLayer(2, function="Mean", input=(2, 4, 4)),
     "ResizeLayer": lambda: symnet.ResizeLayer((4, 6), input=(2, 2, 3)),
     "PaddingLayer": lambda: symnet.PaddingLayer([(0, 0), (1, 2)], padding_value=0.5, input=(2, 3)),
-    "FlattenLayer": lambda: structure.FlattenLayer(1, input=(2, 3, 4)),
-    "ReshapeLayer": lambda: structure.ReshapeLayer((3, -1), input=(2, 6)),
-    "TransposeLayer": lambda: structure.TransposeLayer((2, 0, 1), input=(2, 3, 4)),
-    "CatenateLayer": lambda: structure.CatenateLayer(input=[(2, 3), (4, 3)]),
-    "AppendLayer": lambda: structure.AppendLayer(input=(2, 3)),
-    "PrependLayer": lambda: structure.PrependLayer(input=(2, 3)),
-    "PartLayer": lambda: structure.PartLayer((slice(1, 3), All), input=(4, 5)),
-    "ReplicateLayer": lambda: structure.ReplicateLayer(3, -1, input=2),
-    "AggregationLayer": lambda: structure.AggregationLayer("Mean", input=(3, 4, 4)),
-    "TotalLayer": lambda: structure.TotalLayer(0, input=(2, 3)),
-    "SummationLayer": lambda: structure.SummationLayer(input=(2, 3)),
-    "DotLayer": lambda: structure.DotLayer(input=[(2, 3), (3, 4)]),
-    "CrossEntropyLossLayer": lambda: loss.CrossEntropyLossLayer("Probabilities", input=4),
-    "MeanSquaredLossLayer": lambda: loss.MeanSquaredLossLayer(input=3),
-    "MeanAbsoluteLossLayer": lambda: loss.MeanAbsoluteLossLayer(input=3),
+    "FlattenLayer": lambda: symnet.FlattenLayer(1, input=(2, 3, 4)),
+    "ReshapeLayer": lambda: symnet.ReshapeLayer((3, -1), input=(2, 6)),
+    "TransposeLayer": lambda: symnet.TransposeLayer((2, 0, 1), input=(2, 3, 4)),
+    "CatenateLayer": lambda: symnet.CatenateLayer(input=[(2, 3), (4, 3)]),
+    "AppendLayer": lambda: symnet.AppendLayer(input=(2, 3)),
+    "PrependLayer": lambda: symnet.PrependLayer(input=(2, 3)),
+    "PartLayer": lambda: symnet.PartLayer((slice(1, 3), All), input=(4, 5)),
+    "ReplicateLayer": lambda: symnet.ReplicateLayer(3, -1, input=2),
+    "AggregationLayer": lambda: symnet.AggregationLayer("Mean", input=(3, 4, 4)),
+    "TotalLayer": lambda: symnet.TotalLayer(0, input=(2, 3)),
+    "SummationLayer": lambda: symnet.SummationLayer(input=(2, 3)),
+    "DotLayer": lambda: symnet.DotLayer(input=[(2, 3), (3, 4)]),
+    "CrossEntropyLossLayer": lambda: symnet.CrossEntropyLossLayer("Probabilities", input=4),
+    "MeanSquaredLossLayer": lambda: symnet.MeanSquaredLossLayer(input=3),
+    "MeanAbsoluteLossLayer": lambda: symnet.MeanAbsoluteLossLayer(input=3),
     "FunctionLayer": lambda: FunctionLayer("torch.nn.functional:softplus", input=3),
     "NetChain": lambda: NetChain({"linear": LinearLayer(4), "act": "Tanh", "out": [LinearLayer(2), SoftmaxLayer()]}, input=3),
     "NetGraph": lambda: NetGraph(
@@ -133,7 +132,7 @@ def test_uninitialized_round_trip_keeps_hyperparameters(name):
 
 
 def test_tuples_lists_slices_and_dicts_keep_their_types():
-    layer = structure.PartLayer((slice(1, None, 2), [2, 0]), input=(5, 3))
+    layer = symnet.PartLayer((slice(1, None, 2), [2, 0]), input=(5, 3))
     spec, tensors = net_to_spec(layer)
     loaded = spec_to_net(json.loads(json.dumps(spec)), tensors)
     assert loaded.spec == (slice(1, None, 2), [2, 0])
@@ -142,7 +141,7 @@ def test_tuples_lists_slices_and_dicts_keep_their_types():
 
 def test_encoders_and_decoders_survive(tmp_path):
     net = NetInitialize(NetChain(
-        [structure.FlattenLayer(), LinearLayer(3), SoftmaxLayer()],
+        [symnet.FlattenLayer(), LinearLayer(3), SoftmaxLayer()],
         input=NetEncoder("Image", size=(4, 4), color_space="Grayscale"),
         output=NetDecoder("Class", ["cat", "dog", "fish"]),
     ))
