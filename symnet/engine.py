@@ -299,13 +299,16 @@ def _matches_numeric(data: Any, expected: TensorType) -> bool:
         return False
     if isinstance(data, np.ndarray | torch.Tensor) and data.dtype in (np.uint8, torch.uint8):
         return False
+    if expected.bound is not None:
+        # A class-index port's encoder maps labels, which may themselves be numbers.
+        return False
     shape = tuple(np.shape(data)) if not isinstance(data, torch.Tensor) else tuple(data.shape)
     if expected.dims is None:
         return True
     dims = expected.dims
     for candidate in (shape, shape[1:]):
         if len(candidate) == len(dims) and all(not isinstance(d, int) or d == s for d, s in zip(dims, candidate)):
-            return expected.element != "Integer" or expected.bound is None or len(dims) > 0 or not isinstance(data, float)
+            return True
     return False
 
 

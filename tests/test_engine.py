@@ -138,3 +138,12 @@ def test_multiple_inputs_need_a_dict():
 def test_several_requests_at_once(net):
     out, hidden = net([0.0, 1.0, 2.0, 3.0], [None, NetPort(["lin", "Output"])])
     assert out.shape == (2,) and hidden.shape == (3,)
+
+
+def test_numeric_class_labels_go_through_the_encoder():
+    from symnet import EmbeddingLayer, NetEncoder
+
+    net = NetInitialize(NetChain([EmbeddingLayer(2)], input=NetEncoder("Class", [10, 20, 30])))
+    weights = NetExtract(net, [0, "Weights"])
+    np.testing.assert_allclose(net(20), weights[1])
+    np.testing.assert_allclose(net([30, 10]), weights[[2, 0]])

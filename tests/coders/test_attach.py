@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from symnet import EmbeddingLayer, InputError, LinearLayer, NetChain, NetDecoder, NetEncoder, NetError, NetInitialize, SoftmaxLayer
+from symnet import ConvolutionLayer, EmbeddingLayer, InputError, LinearLayer, NetChain, NetDecoder, NetEncoder, NetError, NetInitialize, PoolingLayer, SoftmaxLayer
 
 LABELS = ["T-shirt", "Trouser", "Bag"]
 rng = np.random.default_rng(1)
@@ -99,9 +99,8 @@ def test_boolean_decoder_on_a_sigmoid_output() -> None:
 
 
 def test_convolutional_classifier_on_real_images() -> None:
-    conv = pytest.importorskip("symnet.layers.conv", reason="the convolution layers are not in this checkout yet")
     encoder = NetEncoder("Image", size=(12, 12), color_space="RGB", mean_image=(0.5, 0.4, 0.3))
-    net = NetInitialize(NetChain([conv.ConvolutionLayer(4, 3), "Ramp", conv.PoolingLayer(2), LinearLayer(3), SoftmaxLayer()], input=encoder, output=NetDecoder("Class", LABELS)), random_seeding=0)
+    net = NetInitialize(NetChain([ConvolutionLayer(4, 3), "Ramp", PoolingLayer(2), LinearLayer(3), SoftmaxLayer()], input=encoder, output=NetDecoder("Class", LABELS)), random_seeding=0)
     images = [Image.fromarray(rng.integers(0, 256, (15 + i, 12, 3), dtype=np.uint8)) for i in range(3)]
     encoded = encoder.encode(images)[0].numpy()
     raw = net(encoded, None)
