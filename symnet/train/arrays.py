@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import Any
 
 import torch
 
@@ -33,3 +34,11 @@ def with_leaf_arrays(net: Layer, arrays: Mapping[tuple[str, ...], Mapping[str, t
         dtype = old.dtype if old is not None else torch.float32
         new[name] = tensor.detach().to("cpu", dtype).contiguous().clone()
     return dataclasses.replace(net, arrays={**net.arrays, **new})
+
+
+def load_leaf_arrays(session: Any, arrays: Mapping[tuple[str, ...], Mapping[str, torch.Tensor]]) -> None:
+    """Copy arrays (by leaf path) into a training session's compiled module, in place."""
+    with torch.no_grad():
+        for (path, _), leaf in zip(session.plan.leaves, session.module.leaves):
+            for name, tensor in arrays.get(path, {}).items():
+                getattr(leaf, name).copy_(tensor)

@@ -28,6 +28,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ..errors import NetError, OptionError, closest
+from .arrays import load_leaf_arrays, with_leaf_arrays
 
 FORMAT = "symnet-training-checkpoint/1"
 UNITS = ("Rounds", "Batches", "Seconds")
@@ -163,3 +164,61 @@ def load(path: Path) -> Loaded:
     arrays = {k[len("arrays/"):]: v for k, v in tensors.items() if k.startswith("arrays/")}
     generators = {k[len("rng/"):]: v for k, v in tensors.items() if k.startswith("rng/")}
     return Loaded(arrays, {"state": state, "param_groups": optimizer_meta["param_groups"]}, generators, json.loads(metadata["progress"]), path)
+
+
+def write(s: Any, round_done: bool) -> None:
+    """Write the checkpoints that are due now."""
+    state = s.state
+    for spec in s.checkpoints:
+        if not due(spec, round_done, state.rounds, state.batches):
+            continue
+        if spec.unit == "Rounds" and not round_done:
+            continue
+        path = file_for(spec, state.rounds, state.batches)
+        tensors = s.flat_arrays(s.module.leaf_arrays())
+        if state.best_arrays is not None:
+            tensors.update({f"best:{k}": v for k, v in s.flat_arrays(state.best_arrays).items()})
+        generators = {"shuffle": s.generator.get_state(), "round_start": state.round_start if state.round_start is not None else s.generator.get_state(), "global": torch.get_rng_state()}
+        net_path = path.with_suffix(".symnet")
+        for written in (path, net_path):
+            if str(written) not in state.files:
+                state.files.append(str(written))
+        save(path, tensors, s.optimizer, generators, state.progress(time.perf_counter() - s.started))
+        _export_net(s, net_path)
+
+
+def _export_net(s: Any, path: Path) -> None:
+    """The net itself beside the training state, as a native file that Import reads."""
+    from ..io import Export
+
+    Export(path, with_leaf_arrays(s.net, s.module.leaf_arrays()))
+
+
+def resume(s: Any) -> None:
+    """Continue from the checkpoint that a spec with ``resume`` names (if it exists yet)."""
+    for spec in s.checkpoints:
+        if not spec.resume:
+            continue
+        path = newest(spec)
+        if path is None:
+            continue  # nothing written yet: start from the beginning
+        loaded = load(path)
+        arrays: dict[tuple[str, ...], dict[str, torch.Tensor]] = {}
+        best: dict[tuple[str, ...], dict[str, torch.Tensor]] = {}
+        for key, tensor in loaded.arrays.items():
+            target = best if key.startswith("best:") else arrays
+            path_text, name = key.removeprefix("best:").rsplit("/", 1)
+            target.setdefault(tuple(path_text.split("/")) if path_text else (), {})[name] = tensor
+        known = {leaf_path for leaf_path, _ in s.plan.leaves}
+        if not set(arrays) <= known:
+            raise NetError(f"NetTrain: the checkpoint {str(path)!r} was written for a different net (it has arrays for layers this net does not have).")
+        load_leaf_arrays(s, arrays)
+        try:
+            s.optimizer.load_state_dict(loaded.optimizer)
+        except (ValueError, KeyError) as error:
+            raise NetError(f"NetTrain: the checkpoint {str(path)!r} does not fit these training options ({error}); resume with the same method and learning_rate_multipliers.") from None
+        s.generator.set_state(loaded.generators["shuffle"])
+        torch.set_rng_state(loaded.generators["global"])
+        s.state.load(loaded.progress, loaded.generators.get("round_start"), best or None)
+        s.state.resumed_from = str(path)
+        return

@@ -25,6 +25,7 @@ from ..initialize import DEFAULT_SEED, NetInitialize
 from ..layers.base import Layer
 from . import checkpoint as checkpoints
 from . import measurements as measuring
+from .arrays import load_leaf_arrays
 from .data import Generated, check_lengths, is_dataset, scaled_fraction, split_off, split_ports
 from .losses import build_terms
 from .options import (
@@ -286,7 +287,7 @@ class _Interrupt:
 
 def run(s: Session) -> NetTrainResults:
     state = s.state
-    _resume(s)
+    checkpoints.resume(s)
     total_batches = s.max_training_rounds * s.batches_per_round if s.max_training_rounds < 10**9 else None
     for reporter in s.reporters:
         reporter.start(s.max_training_rounds if total_batches else None, s.batches_per_round)
@@ -343,7 +344,7 @@ def run(s: Session) -> NetTrainResults:
                                 "Time": elapsed, "LearningRate": s.learning_rate * factor, "TotalRounds": s.max_training_rounds if total_batches else None}
                     for reporter in s.reporters:
                         reporter.batch(progress)
-                    _checkpoint(s, round_done=False)
+                    checkpoints.write(s, round_done=False)
                     if s.time_goal is not None and elapsed >= s.time_goal:
                         state.reason = "TimeGoal"
                     if interrupt.requested:
@@ -364,14 +365,7 @@ def _restore_finite(s: Session) -> None:
     """After a non-finite loss, keep the current arrays if they are finite, else the round's start."""
     if all(torch.isfinite(p).all() for p in s.module.parameters()):
         return
-    _load_arrays(s, s.snapshot)
-
-
-def _load_arrays(s: Session, arrays: dict[tuple[str, ...], dict[str, torch.Tensor]]) -> None:
-    with torch.no_grad():
-        for (path, _), leaf in zip(s.plan.leaves, s.module.leaves):
-            for name, tensor in arrays.get(path, {}).items():
-                getattr(leaf, name).copy_(tensor)
+    load_leaf_arrays(s, s.snapshot)
 
 
 def _end_round(s: Session, round_loss: float, collected: list[Any], start: float) -> None:
@@ -401,7 +395,7 @@ def _end_round(s: Session, round_loss: float, collected: list[Any], start: float
         reporter.round(progress)
     if s.criterion is not None and _should_stop(s, validation_row or row):
         state.reason = "StoppingCriterion"
-    _checkpoint(s, round_done=True)
+    checkpoints.write(s, round_done=True)
 
 
 def _criterion_value(s: Session, row: dict[str, float]) -> tuple[float, bool]:
@@ -445,52 +439,6 @@ def _should_stop(s: Session, row: dict[str, float]) -> bool:
         return False
     s.state.stale += 1
     return s.state.stale > criterion.patience  # type: ignore[union-attr]
-
-
-def _checkpoint(s: Session, round_done: bool) -> None:
-    state = s.state
-    for spec in s.checkpoints:
-        if not checkpoints.due(spec, round_done, state.rounds, state.batches):
-            continue
-        if spec.unit == "Rounds" and not round_done:
-            continue
-        path = checkpoints.file_for(spec, state.rounds, state.batches)
-        tensors = s.flat_arrays(s.module.leaf_arrays())
-        if state.best_arrays is not None:
-            tensors.update({f"best:{k}": v for k, v in s.flat_arrays(state.best_arrays).items()})
-        generators = {"shuffle": s.generator.get_state(), "round_start": state.round_start if state.round_start is not None else s.generator.get_state(), "global": torch.get_rng_state()}
-        if str(path) not in state.files:
-            state.files.append(str(path))
-        checkpoints.save(path, tensors, s.optimizer, generators, state.progress(time.perf_counter() - s.started))
-
-
-def _resume(s: Session) -> None:
-    for spec in s.checkpoints:
-        if not spec.resume:
-            continue
-        path = checkpoints.newest(spec)
-        if path is None:
-            continue  # nothing written yet: start from the beginning
-        loaded = checkpoints.load(path)
-        arrays: dict[tuple[str, ...], dict[str, torch.Tensor]] = {}
-        best: dict[tuple[str, ...], dict[str, torch.Tensor]] = {}
-        for key, tensor in loaded.arrays.items():
-            target = best if key.startswith("best:") else arrays
-            path_text, name = key.removeprefix("best:").rsplit("/", 1)
-            target.setdefault(tuple(path_text.split("/")) if path_text else (), {})[name] = tensor
-        known = {path for path, _ in s.plan.leaves}
-        if not set(arrays) <= known:
-            raise NetError(f"NetTrain: the checkpoint {str(path)!r} was written for a different net (it has arrays for layers this net does not have).")
-        _load_arrays(s, arrays)
-        try:
-            s.optimizer.load_state_dict(loaded.optimizer)
-        except (ValueError, KeyError) as error:
-            raise NetError(f"NetTrain: the checkpoint {str(path)!r} does not fit these training options ({error}); resume with the same method and learning_rate_multipliers.") from None
-        s.generator.set_state(loaded.generators["shuffle"])
-        torch.set_rng_state(loaded.generators["global"])
-        s.state.load(loaded.progress, loaded.generators.get("round_start"), best or None)
-        s.state.resumed_from = str(path)
-        return
 
 
 __all__ = ["NetTrain"]

@@ -12,7 +12,7 @@ from ..errors import NetError
 from ..layers.base import Layer
 from ..layers.loss import CrossEntropyLossLayer
 from . import measurements as measuring
-from .arrays import with_leaf_arrays
+from .arrays import load_leaf_arrays, with_leaf_arrays
 from .data import Generated, Table, check_lengths, input_column, split_ports
 from .losses import target_column
 from .results import NetTrainResults
@@ -196,9 +196,7 @@ class Session:
         if self.want_results and term is not None and term.classifier and state.batches:
             if state.best_arrays is not None:
                 current = self.module.leaf_arrays()
-                from .loop import _load_arrays
-
-                _load_arrays(self, state.best_arrays)
+                load_leaf_arrays(self, state.best_arrays)
             table = self.validation if self.validation is not None else self.table
             if table is not None:
                 from .. import metrics
@@ -210,7 +208,7 @@ class Session:
                     decoder = self.coders.get(term.port)
                     labels = list(decoder.labels) if hasattr(decoder, "labels") else (list(self.class_names) if self.class_names is not None else list(range(classes)))
             if state.best_arrays is not None:
-                _load_arrays(self, current)
+                load_leaf_arrays(self, current)
         automatic = dict(self.automatic)
         if state.resumed_from:
             automatic["resumed_from"] = state.resumed_from

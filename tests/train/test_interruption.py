@@ -54,7 +54,7 @@ def test_checkpoints_are_written_and_resume_to_the_same_weights(tmp_path):
     files = sorted(p.name for p in directory.glob("checkpoint-*.safetensors"))
     assert files == [f"checkpoint-round{r:04d}-batch{b:07d}.safetensors" for r, b in ((0, 2), (0, 4), (1, 6))]
     assert (directory / "best.safetensors").exists()
-    assert partial.checkpointing_files[0].endswith("checkpoint-round0000-batch0000002.safetensors")
+    assert partial.checkpointing_files[:2] == [str(directory / "checkpoint-round0000-batch0000002.safetensors"), str(directory / "checkpoint-round0000-batch0000002.symnet")]
 
     # resume from the newest checkpoint (after 6 batches): the same weights, bit for bit
     resumed = NetTrain(classifier(), (x, y), All, training_progress_checkpointing={**spec, "resume": True}, **options)
@@ -188,3 +188,13 @@ def test_resume_with_a_different_net(tmp_path):
     other = NetChain({"a": LinearLayer(2), "s": "Tanh"}, input=2)
     with pytest.raises(NetError, match=r"was written for a different net"):
         NetTrain(other, (x, np.eye(2, dtype=np.float32)[y]), training_progress_checkpointing={"file": path, "resume": True}, **QUIET)
+
+
+def test_checkpoint_net_file_imports_as_the_net_at_that_point(tmp_path):
+    from symnet import Import
+
+    x, y = blobs(n=64)
+    results = NetTrain(classifier(), (x, y), All, batch_size=16, max_training_rounds=2, training_progress_checkpointing=("Directory", tmp_path), **QUIET)
+    nets = [f for f in results.checkpointing_files if f.endswith(".symnet")]
+    assert len(nets) == 2
+    np.testing.assert_array_equal(NetExtract(Import(nets[-1]), [0, "Weights"]), NetExtract(results.trained_net, [0, "Weights"]))
