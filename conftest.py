@@ -1,10 +1,16 @@
 """Doctest namespace: examples in docstrings see symnet's public names, numpy and torch."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
 
 import symnet
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs two workers on two cores: one thread each avoids oversubscription.
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)
