@@ -8,7 +8,6 @@ JSON-able dict ``{"coder": "NetEncoder" | "NetDecoder", "kind": ..., <fields>}``
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -17,6 +16,8 @@ import numpy as np
 import torch
 
 from ..errors import NetError
+from ..functions import function_path as shared_function_path
+from ..functions import import_function as shared_import_function
 from ..types import TensorType
 
 #: every coder class by (role, kind); filled by ``register``
@@ -70,25 +71,17 @@ def _jsonable(value: Any) -> Any:
 
 def function_path(function: Callable[..., Any], where: str) -> str:
     """``module:qualname`` of an importable function, so a file can name it without pickle."""
-    module = getattr(function, "__module__", None)
-    qualname = getattr(function, "__qualname__", "")
-    if module is None or "<" in qualname:
+    path = shared_function_path(function)
+    if path is None:
         raise NetError(f"{where}: the function {function!r} has no import path (a lambda or a nested function), so it cannot be saved; define it at the top level of a module.")
-    return f"{module}:{qualname}"
+    return path
 
 
 def import_function(path: str, where: str, allow_functions: bool) -> Callable[..., Any]:
     """The function at ``module:qualname``; refused unless the caller allows running code."""
     if not allow_functions:
         raise NetError(f'{where}: the spec names the Python function "{path}"; loading it runs code, so it is refused. Pass allow_functions=True if you trust the file.')
-    module_name, _, qualname = path.partition(":")
-    try:
-        target: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            target = getattr(target, part)
-    except (ImportError, AttributeError) as error:
-        raise NetError(f'{where}: cannot import the function "{path}": {error}.') from None
-    return target  # type: ignore[no-any-return]
+    return shared_import_function(path, where)
 
 
 class Coder:

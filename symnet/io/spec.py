@@ -136,7 +136,7 @@ class SpecWriter:
         if symbol is not None:
             return {"$symbol": symbol}
         if callable(value):
-            from ..layers.function import function_path
+            from ..functions import function_path
 
             path_text = function_path(value)
             if path_text is None:
@@ -340,9 +340,9 @@ class SpecReader:
         if tag == "$function" and isinstance(body, str):
             if not self.allow_functions:
                 raise NetError(f'{_where(where)}: the file names the Python function "{body}"; loading it would import and run code, so it is refused. Pass allow_functions=True if you trust the file.')
-            from ..layers.function import import_path
+            from ..functions import import_function
 
-            return import_path(body, _where(where))
+            return import_function(body, _where(where))
         raise NetError(f"{_where(where)}: unreadable value {_short(encoded)}.")
 
 

@@ -9,34 +9,9 @@ from typing import Any, ClassVar
 import torch
 
 from ..errors import NetError
+from ..functions import function_path, import_function
 from ..types import TensorType
 from .base import Layer
-
-
-def function_path(function: Any) -> str | None:
-    """``"module:qualname"`` of an importable function, or None (a lambda, a nested function)."""
-    if isinstance(function, str):
-        return function
-    module = getattr(function, "__module__", None)
-    qualname = getattr(function, "__qualname__", None)
-    if not module or not qualname or "<" in qualname:
-        return None
-    return f"{module}:{qualname}"
-
-
-def import_path(path: str, where: str) -> Callable[..., Any]:
-    import importlib
-
-    module_name, _, qualname = path.partition(":")
-    try:
-        target: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            target = getattr(target, part)
-    except (ImportError, AttributeError) as error:
-        raise NetError(f'{where}: cannot import the function "{path}": {error}.') from None
-    if not callable(target):
-        raise NetError(f'{where}: "{path}" is not a function.')
-    return target  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -77,7 +52,7 @@ class FunctionLayer(Layer):
             return self.function  # type: ignore[no-any-return]
         cached = self.__dict__.get("_function_cache")
         if cached is None:
-            cached = import_path(self.function, "FunctionLayer")
+            cached = import_function(self.function, "FunctionLayer")
             object.__setattr__(self, "_function_cache", cached)
         return cached
 
