@@ -157,12 +157,7 @@ class Container(Layer):
         return {port: table[(None, port)] for port in (*self.input_ports(), *self.output_ports())}, layers
 
     def refine(self, types: Mapping[str, TensorType], path: tuple[str, ...]) -> Layer:
-        merged = dict(self.types)  # type: ignore[arg-type]
-        for port, t in types.items():
-            try:
-                merged[port] = merged[port].unify(t)
-            except ShapeError:
-                raise ShapeError(f'{"/".join(path)} ({self.kind}): port "{port}" has type {merged[port]} but is connected to {t}.') from None
+        merged = self.merged_types(types, path)
         if merged == self.types:
             return self
         solved, members = self._solve_members(merged, path)

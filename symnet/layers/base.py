@@ -155,16 +155,19 @@ class Layer:
             types = new
         return types
 
-    def refine(self, types: Mapping[str, TensorType], path: tuple[str, ...]) -> Layer:
-        """This layer with its port types narrowed by what its surroundings know."""
+    def merged_types(self, types: Mapping[str, TensorType], path: tuple[str, ...]) -> dict[str, TensorType]:
+        """This layer's types unified with what its surroundings know of some ports."""
         merged = dict(self.types)  # type: ignore[arg-type]
         for port, t in types.items():
             try:
                 merged[port] = merged[port].unify(t)
             except ShapeError:
-                raise ShapeError(
-                    f'{"/".join(path)} ({self.kind}): port "{port}" has type {merged[port]} but is connected to {t}.'
-                ) from None
+                raise ShapeError(f'{"/".join(path)} ({self.kind}): port "{port}" has type {merged[port]} but is connected to {t}.') from None
+        return merged
+
+    def refine(self, types: Mapping[str, TensorType], path: tuple[str, ...]) -> Layer:
+        """This layer with its port types narrowed by what its surroundings know."""
+        merged = self.merged_types(types, path)
         if merged == self.types:
             return self
         solved = self.solve(merged, path)
