@@ -136,7 +136,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; Fashion-MNIST {len(images)} examples, batch {BATCH}, Adam, float32")
 
     # warm up both paths (imports, allocator), then alternate
-    NetTrain(net, (train.images[:2048], train.labels[:2048]), batch_size=BATCH, max_training_rounds=1, training_progress_reporting=None)
+    NetTrain(net, (train.images[:2048], np.array(train.class_names)[train.labels[:2048]]), batch_size=BATCH, max_training_rounds=1, training_progress_reporting=None)
     plain, whole, loop = [], [], []
     for repeat in range(args.repeats):
         plain.append(plain_epoch(images, labels, repeat))

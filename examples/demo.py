@@ -2,7 +2,7 @@
 
 The notebook spends forty lines on a training loop; here the net says what its input is (an
 image encoder) and what its output means (a class decoder), and NetTrain does the rest.
-Writes the trained net, the loss plot and the confusion matrix into ``out/``.
+Writes the trained net, the loss plot and the test set's confusion matrix into ``out/``.
 
     python examples/demo.py            # or: make demo
 """
@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from symnet import (
     All,
@@ -28,7 +29,9 @@ from symnet import (
     PoolingLayer,
     SoftmaxLayer,
     datasets,
+    metrics,
 )
+from symnet.train.report import confusion_plot
 
 OUT = Path(__file__).resolve().parent.parent / "out"
 
@@ -59,20 +62,20 @@ def main() -> int:
     choices = ", ".join(f"{k}={v}" for k, v in results["AutomaticChoices"].items())
     print(f"trained in {results['TotalTrainingTime']:.0f} s ({results['MeanExamplesPerSecond']:.0f} examples/s); automatic choices: {choices}")
 
-    predicted = np.array(trained(test.images))
-    actual = np.array(test.class_names)[test.labels]
-    accuracy = float((predicted == actual).mean())
+    probabilities = torch.from_numpy(trained(test.images, None))  # None: the raw output, not decoded
+    labels = torch.from_numpy(test.labels)
+    accuracy = metrics.accuracy(probabilities, labels)
     print(f"test accuracy: {accuracy:.4f}")
 
     OUT.mkdir(exist_ok=True)
     Export(OUT / "fashion_mnist_cnn.symnet", trained)
     results["LossPlot"].savefig(OUT / "loss.png")
-    results["FinalPlots"]["ConfusionMatrix"].savefig(OUT / "confusion_matrix.png")
+    confusion_plot(metrics.confusion_matrix(probabilities, labels, 10), list(test.class_names)).savefig(OUT / "confusion_matrix.png")
     print(f"saved {OUT / 'fashion_mnist_cnn.symnet'}, {OUT / 'loss.png'} and {OUT / 'confusion_matrix.png'}")
 
     print("what the trained net says about the first test images:")
-    probabilities = trained(test.images[:5], "Probabilities")
-    for guess, truth, p in zip(trained(test.images[:5]), actual[:5], probabilities):
+    actual = np.array(test.class_names)[test.labels]
+    for guess, truth, p in zip(trained(test.images[:5]), actual[:5], trained(test.images[:5], "Probabilities")):
         print(f"  {truth:>12} → {guess:<12} ({p[guess]:.0%} sure)")
     print(f"demo finished in {time.perf_counter() - start:.0f} s")
     return 0 if accuracy >= 0.90 else 1

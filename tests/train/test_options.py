@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from symnet import All, LinearLayer, NetChain, NetExtract, NetInitialize, NetTrain, Scaled, SoftmaxLayer
+from symnet import All, LinearLayer, NetChain, NetError, NetExtract, NetInitialize, NetTrain, Scaled, SoftmaxLayer
 from symnet.train.options import bf16_supported
 from tests.train.test_nettrain import QUIET, blobs, classifier
 
@@ -163,3 +163,17 @@ def test_real64_precision():
     x, y = blobs()
     trained = NetTrain(classifier(), (x, y), working_precision="Real64", max_training_rounds=2, **QUIET)
     assert trained.layers["0"].arrays["Weights"].dtype == torch.float32  # arrays keep their type
+
+
+def test_panel_reporting_runs_without_a_terminal(capsys):
+    x, y = blobs(n=64)
+    NetTrain(classifier(), (x, y), max_training_rounds=2, training_progress_reporting="Panel")
+    assert "round 2/2" in capsys.readouterr().out
+
+
+def test_target_device_without_cuda():
+    x, y = blobs(n=16)
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(NetError, match=r'target_device="cuda": no CUDA device is available on this machine; use "cpu"'):
+        NetTrain(classifier(), (x, y), target_device="cuda", **QUIET)
