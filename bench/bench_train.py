@@ -7,7 +7,7 @@
     test accuracy, versus the notebook's own loop (batch 8, Adam 1e-3, a DataLoader over a
     per-example dataset), whose epochs are capped so that the benchmark finishes.
 
-    python bench/bench_train.py [--repeats 3] [--time-to-accuracy] [--notebook-epochs 3]
+    python bench/bench_train.py [--repeats 3] [--time-to-accuracy] [--notebook-epochs 3]   (--repeats 0 skips (a))
 """
 
 from __future__ import annotations
@@ -145,8 +145,9 @@ def main() -> None:
         loop.append(inner)
         print(f"  repeat {repeat + 1}: plain loop {plain[-1]:.1f} s   NetTrain {whole[-1]:.1f} s (loop {loop[-1]:.1f} s)   ratio {whole[-1] / plain[-1]:.2f}", flush=True)
     ratios = [w / p for w, p in zip(whole, plain)]
-    print(f"(a) one epoch: plain loop median {statistics.median(plain):.1f} s, NetTrain median {statistics.median(whole):.1f} s "
-          f"(whole call, incl. data checks); median ratio NetTrain/plain = {statistics.median(ratios):.2f} (goal ≤ 1.05)")
+    if ratios:
+            print(f"(a) one epoch: plain loop median {statistics.median(plain):.1f} s, NetTrain median {statistics.median(whole):.1f} s "
+              f"(whole call, incl. data checks); median ratio NetTrain/plain = {statistics.median(ratios):.2f} (goal ≤ 1.05)")
 
     if args.time_to_accuracy:
         goal = 0.90
