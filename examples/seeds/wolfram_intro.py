@@ -10,9 +10,10 @@ Two things of the post are not available here and are replaced:
 - the puppy picture (``CloudGet["https://wolfr.am/De49Ylam"]``): a Fashion-MNIST test image;
 - ``NetModel["ResNet-50 Trained on ImageNet Competition Data"]`` (symnet has no model
   repository yet): a small CNN trained here on five Fashion-MNIST classes plays the
-  pretrained net, and "Sneaker" versus "Ankle boot" plays "dog" versus "cat".
+  pretrained net, and "Sneaker" versus "Ankle boot" plays "dog" versus "cat"; for the same
+  reason ``RandomSample[NetModel[], 10]`` is left out.
 
-    python examples/seeds/wolfram_intro.py            # about a minute on a CPU
+    python examples/seeds/wolfram_intro.py            # 15000 images, 3 + 10 rounds: under a minute on a CPU
     python examples/seeds/wolfram_intro.py --quick    # a few seconds (fewer images and rounds)
 """
 
@@ -57,13 +58,13 @@ def encoder_and_decoder(test: datasets.Dataset) -> dict[str, Any]:
 
     # enc = NetEncoder[{"Image", {64, 64}, ColorSpace -> "Grayscale"}]
     enc = NetEncoder("Image", (64, 64), color_space="Grayscale")
-    # encoded = enc[image]; Dimensions@encoded   (the encoder gives a batch of one: drop its axis)
+    # encoded = enc[image]; Dimensions@encoded   (a symnet coder is not callable: encode() gives a batch of one)
     batch, _ = enc.encode(image)
     encoded = batch[0]
     print(f"enc = {enc}")
     print(f"Dimensions@encoded -> {tuple(encoded.shape)}  (one grayscale channel of 64×64; the image is a {label!r})")
 
-    # dec = NetDecoder[{"Image", ColorSpace -> "Grayscale"}]; dec[encoded]
+    # dec = NetDecoder[{"Image", ColorSpace -> "Grayscale"}]; dec[encoded]   (decode() takes and gives a batch)
     dec = NetDecoder("Image", color_space="Grayscale")
     decoded = dec.decode(encoded[None])[0]
     print(f"dec = {dec}")
