@@ -18,12 +18,12 @@ from .io import Export, Import
 from .layers.base import Layer
 from .layers.basic import DropoutLayer, ElementwiseLayer, LinearLayer, NetArrayLayer, SoftmaxLayer, ThreadingLayer
 from .layers.conv import ConvolutionLayer, DeconvolutionLayer
-from .layers.pooling import PaddingLayer, PoolingLayer, ResizeLayer
 from .layers.function import FunctionLayer
 from .layers.loss import CrossEntropyLossLayer, MeanAbsoluteLossLayer, MeanSquaredLossLayer
 from .layers.norm import BatchNormalizationLayer, NormalizationLayer
-from .layers.sequence import EmbeddingLayer
+from .layers.pooling import PaddingLayer, PoolingLayer, ResizeLayer
 from .layers.reduce import AggregationLayer, DotLayer, SummationLayer, TotalLayer
+from .layers.sequence import EmbeddingLayer
 from .layers.structure import AppendLayer, CatenateLayer, FlattenLayer, PartLayer, PrependLayer, ReplicateLayer, ReshapeLayer, TransposeLayer
 from .measure import NetMeasurements
 from .ports import NetPort, NetPortGradient
