@@ -124,6 +124,8 @@ def containers() -> dict[str, Any]:
 
 def dropout(p: float = 0.5) -> dict[str, Any]:
     """The problem of overfitting: DropoutLayer zeroes elements with probability p while training."""
+    # The post's other remedies: L2 regularization is a suboption of NetTrain's method, e.g.
+    # method=("SGD", {"l2_regularization": 1e-4}); symnet has no ImageAugmentationLayer yet.
     layer = DropoutLayer(p)
     x = np.ones(10_000, dtype=np.float32)
     evaluated = layer(x)  # evaluation: the identity
