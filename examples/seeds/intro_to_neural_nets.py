@@ -10,7 +10,7 @@ NetTrain call; and predictions with ``argmax``.
 MNIST is not installed on these machines (and the tests do not download): the same code runs on
 Fashion-MNIST, which has the same format; its class 5 ("Sandal") plays the digit 5.
 
-    python examples/seeds/intro_to_neural_nets.py            # as the article: 10 epochs on 60000 images
+    python examples/seeds/intro_to_neural_nets.py            # as the article: 10 epochs on 60000 images (about 1.5 minutes; 82% test accuracy)
     python examples/seeds/intro_to_neural_nets.py --quick    # 5000 images, 2 epochs: a few seconds
 """
 
