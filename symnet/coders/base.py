@@ -94,6 +94,19 @@ class Coder:
     def port_type(self) -> TensorType:
         raise NotImplementedError
 
+    def __call__(self, data: Any, prop: Any = None) -> Any:
+        """Apply the coder on its own, as Wolfram's ``enc[image]`` / ``dec[tensor]``: an encoder
+        gives a numpy array (with a batch axis for a batch), a decoder its answer for one example
+        or a list of answers for a batch (``prop`` as in ``net(x, prop)``)."""
+        if self.role == "NetEncoder":
+            tensor, batched = self.encode(data)  # type: ignore[attr-defined]
+            array = tensor.detach().cpu().numpy()
+            return array if batched else array[0]
+        batch = as_batch_tensor(data)
+        single = batch.dim() == self.port_type.rank
+        answers = self.decode(batch.unsqueeze(0) if single else batch, prop)  # type: ignore[attr-defined]
+        return answers[0] if single else answers
+
     def _fields(self) -> list[tuple[str, Any, bool]]:
         """(name, value, is_default) of the fields shown in repr and spec."""
         result = []
