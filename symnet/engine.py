@@ -412,8 +412,15 @@ def evaluate(
     batch_size: int | None = None,
     target_device: str = "cpu",
     working_precision: str = "Real32",
+    evaluation_mode: str = "Test",
 ) -> Any:
-    """Evaluate ``net`` on one example or a batch; see :meth:`Layer.__call__`."""
+    """Evaluate ``net`` on one example or a batch; see :meth:`Layer.__call__`.
+
+    ``evaluation_mode="Train"`` (Wolfram's ``NetEvaluationMode``) evaluates as in training:
+    dropout is active and batch normalization uses the batch's statistics.
+    """
+    if evaluation_mode not in ("Test", "Train"):
+        raise NetError(f'evaluation_mode="{evaluation_mode}" is not one of "Test", "Train".{closest(str(evaluation_mode), ("Test", "Train"))}')
     if working_precision not in PRECISIONS:
         raise NetError(f'working_precision="{working_precision}" is not one of "Real32", "Real64".{closest(str(working_precision), PRECISIONS)}')
     dtype = PRECISIONS[working_precision]
@@ -431,14 +438,16 @@ def evaluate(
         single = single and not batched
     sizes = {t.shape[0] for t in tensors.values()}
     if len(sizes) > 1:
-        raise InputError(f"{net.kind}: the inputs have different batch sizes {sorted(sizes)}.")
+        unknown = [p for p in tensors if net.types[p].rank is None]  # type: ignore[index]
+        hint = f" The port {', '.join(unknown)} has no known shape, so its data was read as one example; give it a shape (e.g. ports={{{unknown[0]!r}: 2}} or input=…)." if unknown else ""
+        raise InputError(f"{net.kind}: the inputs have different batch sizes {sorted(sizes)}.{hint}")
     runnable = _refined_for_data(net, tensors)
     module = compiled(runnable, device, dtype)
 
     requests = port if isinstance(port, list) else [port]
     results = []
     for request in requests:
-        results.append(_answer(net, runnable, module, tensors, request, coders, single, batch_size, device))
+        results.append(_answer(net, runnable, module, tensors, request, coders, single, batch_size, device, evaluation_mode == "Train"))
     return results if isinstance(port, list) else results[0]
 
 
@@ -452,28 +461,39 @@ def _batches(tensors: dict[str, torch.Tensor], batch_size: int | None) -> list[d
     return [{p: t[i : i + batch_size] for p, t in tensors.items()} for i in range(0, count, batch_size)]
 
 
-def _run_batched(module: CompiledNet, tensors: dict[str, torch.Tensor], wanted: Sequence[int], batch_size: int | None, device: str) -> list[torch.Tensor]:
+def _run_batched(module: CompiledNet, tensors: dict[str, torch.Tensor], wanted: Sequence[int], batch_size: int | None, device: str, training: bool = False) -> list[torch.Tensor]:
     ports = module.net.input_ports()
     pieces: list[list[torch.Tensor]] = []
-    with torch.inference_mode():
-        for chunk in _batches(tensors, batch_size):
-            inputs = [chunk[p].to(device) for p in ports]
-            if module._single_chain and list(wanted) == list(module.output_wires):
-                pieces.append([module(*inputs)])
-            else:
-                pieces.append(module.run(inputs, wanted))
+    # Evaluating in training mode (dropout active, batch statistics) must not change the net:
+    # the moving statistics a batch norm updates are put back afterwards.
+    saved = {name: buffer.clone() for name, buffer in module.named_buffers()} if training else {}
+    module.train(training)
+    try:
+        with torch.no_grad() if training else torch.inference_mode():
+            for chunk in _batches(tensors, batch_size):
+                inputs = [chunk[p].to(device) for p in ports]
+                if module._single_chain and list(wanted) == list(module.output_wires):
+                    pieces.append([module(*inputs)])
+                else:
+                    pieces.append(module.run(inputs, wanted))
+    finally:
+        if training:
+            module.eval()
+            with torch.no_grad():
+                for name, buffer in module.named_buffers():
+                    buffer.copy_(saved[name])
     if len(pieces) == 1:
         return pieces[0]
     return [torch.cat([piece[i] for piece in pieces]) for i in range(len(wanted))]
 
 
-def _answer(net: Layer, runnable: Layer, module: CompiledNet, tensors: dict[str, torch.Tensor], request: Any, coders: dict[str, Any], single: bool, batch_size: int | None, device: str) -> Any:
+def _answer(net: Layer, runnable: Layer, module: CompiledNet, tensors: dict[str, torch.Tensor], request: Any, coders: dict[str, Any], single: bool, batch_size: int | None, device: str, training: bool) -> Any:
     outputs = net.output_ports()
     if isinstance(request, NetPortGradient):
         return _gradient(net, module, tensors, request, single, device)
     if isinstance(request, NetPort):
         wire = _wire_for(runnable, module.plan, request)
-        (value,) = _run_batched(module, tensors, [wire], batch_size, device)
+        (value,) = _run_batched(module, tensors, [wire], batch_size, device, training)
         return _to_python(value, single)
     decode_property: Any = Automatic
     if request is Automatic or request is None:
@@ -488,7 +508,7 @@ def _answer(net: Layer, runnable: Layer, module: CompiledNet, tensors: dict[str,
         else:
             choices = list(outputs) + [p for d in decoders for p in getattr(coders[d], "properties", ())]
             raise NetError(f"{net.kind}: {request!r} is neither an output port nor a decoder property; choose from {', '.join(map(repr, choices))}.{closest(str(name), [str(c) for c in choices])}")
-    values = _run_batched(module, tensors, [module.plan.outputs[p] for p in ports], batch_size, device)
+    values = _run_batched(module, tensors, [module.plan.outputs[p] for p in ports], batch_size, device, training)
     answers = {}
     for p, value in zip(ports, values):
         decoder = coders.get(p)

@@ -147,3 +147,31 @@ def test_numeric_class_labels_go_through_the_encoder():
     weights = NetExtract(net, [0, "Weights"])
     np.testing.assert_allclose(net(20), weights[1])
     np.testing.assert_allclose(net([30, 10]), weights[[2, 0]])
+
+
+def test_evaluation_mode_train_activates_dropout_and_changes_nothing():
+    from symnet import BatchNormalizationLayer, DropoutLayer
+
+    net = NetInitialize(NetChain([DropoutLayer(0.5)], input=1000))
+    ones = np.ones(1000, dtype=np.float32)
+    assert (net(ones) == 1).all()
+    trained = net(ones, evaluation_mode="Train")
+    assert set(np.unique(trained)) == {0.0, 2.0}
+    norm = NetInitialize(NetChain([BatchNormalizationLayer()], input=2))
+    data = np.array([[1.0, 2.0], [3.0, 6.0]], dtype=np.float32)
+    np.testing.assert_allclose(norm(data, evaluation_mode="Train"), [[-1, -1], [1, 1]], atol=1e-3)
+    # the moving statistics are untouched: test mode still uses mean 0, variance 1
+    np.testing.assert_allclose(norm(data), data / np.sqrt(1 + 1e-5), rtol=1e-5)
+    with pytest.raises(NetError, match=r'evaluation_mode="Training" is not one of "Test", "Train"\. Did you mean "Train"\?'):
+        net(ones, evaluation_mode="Training")
+
+
+def test_unknown_port_shape_batch_hint():
+    layer = ThreadingLayer("Plus", input=[2, None])
+    with pytest.raises(InputError, match=r"different batch sizes \[1, 5\]\. The port Input2 has no known shape, so its data was read as one example; give it a shape"):
+        layer({"Input1": np.ones((5, 2)), "Input2": np.ones((5, 2))})
+
+
+def test_unknown_evaluation_option(net):
+    with pytest.raises(NetError, match=r"NetChain: unknown option batchsize=; the options are batch_size, target_device, working_precision, evaluation_mode\. Did you mean \"batch_size\"\?"):
+        net([0.0] * 4, batchsize=3)

@@ -194,12 +194,31 @@ class Layer:
         return dataclasses.replace(self, arrays=new, types=None)
 
     # -- evaluation ---------------------------------------------------------------------------
-    def __call__(self, data: Any, port: Any = _DEFAULT_PORT, **options: Any) -> Any:
-        """Evaluate on one example or a batch; ``port`` names an output, a NetPort or a decoder
-        property (default: every output, decoded by its decoder); ``None`` gives raw arrays."""
+    def __call__(
+        self,
+        data: Any,
+        port: Any = _DEFAULT_PORT,
+        *,
+        batch_size: int | None = None,
+        target_device: str = "cpu",
+        working_precision: str = "Real32",
+        evaluation_mode: str = "Test",
+        **unknown: Any,
+    ) -> Any:
+        """Evaluate on one example or a batch; ``port`` names an output, a NetPort, a
+        NetPortGradient or a decoder property (default: every output, decoded by its decoder);
+        ``None`` gives raw arrays. Options: ``batch_size``, ``target_device`` ("cpu", "cuda"),
+        ``working_precision`` ("Real32", "Real64"), ``evaluation_mode`` ("Test", "Train")."""
         from ..engine import Automatic, evaluate
 
-        return evaluate(self, data, Automatic if port is _DEFAULT_PORT else port, **options)
+        if unknown:
+            options = ("batch_size", "target_device", "working_precision", "evaluation_mode")
+            name = next(iter(unknown))
+            raise NetError(f"{self.kind}: unknown option {name}=; the options are {', '.join(options)}.{closest(name, options)}")
+        return evaluate(
+            self, data, Automatic if port is _DEFAULT_PORT else port,
+            batch_size=batch_size, target_device=target_device, working_precision=working_precision, evaluation_mode=evaluation_mode,
+        )
 
     def __repr__(self) -> str:
         from ..display import layer_repr
