@@ -192,16 +192,34 @@ def _cache(net: Layer) -> dict[Any, Any]:
     return cache
 
 
-def compiled(net: Layer, device: str = "cpu", dtype: torch.dtype = torch.float32) -> CompiledNet:
-    """The torch module for ``net`` (built once per device and precision, then cached)."""
+def cached_module(net: Layer, device: str = "cpu", dtype: torch.dtype = torch.float32) -> CompiledNet:
+    """The evaluation module for ``net``: built once per device and precision, then cached on
+    the net. Internal: it must never be trained or changed, since the net is immutable."""
     cache = _cache(net)
     key = ("module", device, dtype)
     module = cache.get(key)
     if module is None:
         check_initialized(net)
         module = CompiledNet(net).to(device=device, dtype=dtype).eval()
+        for parameter in module.parameters():
+            parameter.requires_grad_(False)
         cache[key] = module
     return module
+
+
+def compiled(net: Layer, target_device: str = "cpu", working_precision: str = "Real32") -> CompiledNet:
+    """A new ``torch.nn.Module`` computing ``net``, with copies of its arrays as parameters:
+    train or change it freely, the net stays as it was (its arrays come back with
+    ``module.leaf_arrays()``).
+
+    >>> module = compiled(NetInitialize(NetChain([LinearLayer(2)], input=3)))
+    >>> module(torch.ones(4, 3)).shape
+    torch.Size([4, 2])
+    """
+    if working_precision not in PRECISIONS:
+        raise NetError(f'working_precision="{working_precision}" is not one of "Real32", "Real64".{closest(str(working_precision), PRECISIONS)}')
+    check_initialized(net)
+    return CompiledNet(net).to(device=_device(target_device), dtype=PRECISIONS[working_precision]).eval()
 
 
 def uninitialized_layers(net: Layer, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Layer]]:
@@ -442,7 +460,7 @@ def evaluate(
         hint = f" The port {', '.join(unknown)} has no known shape, so its data was read as one example; give it a shape (e.g. ports={{{unknown[0]!r}: 2}} or input=…)." if unknown else ""
         raise InputError(f"{net.kind}: the inputs have different batch sizes {sorted(sizes)}.{hint}")
     runnable = _refined_for_data(net, tensors)
-    module = compiled(runnable, device, dtype)
+    module = cached_module(runnable, device, dtype)
 
     requests = port if isinstance(port, list) else [port]
     results = []
@@ -534,9 +552,15 @@ def _gradient(net: Layer, module: CompiledNet, tensors: dict[str, torch.Tensor],
                 raise NetError(f"{request!r}: name an input port of the net ({', '.join(net.input_ports())}) or an array of a layer, such as NetPortGradient([layer, \"Weights\"]).")
             index = next(i for i, (p, _) in enumerate(module.plan.leaves) if p == keys)
             target = getattr(module.leaves[index], name)
-        outputs = module.run([inputs[p] for p in net.input_ports()], module.output_wires)
-        total = sum(o.sum() for o in outputs if o.is_floating_point())
-        (grad,) = torch.autograd.grad(total, [target], allow_unused=True)
+        frozen = not target.requires_grad
+        target.requires_grad_(True)
+        try:
+            outputs = module.run([inputs[p] for p in net.input_ports()], module.output_wires)
+            total = sum(o.sum() for o in outputs if o.is_floating_point())
+            (grad,) = torch.autograd.grad(total, [target], allow_unused=True)
+        finally:
+            if frozen and target is not inputs.get(path[0]):
+                target.requires_grad_(False)
     if grad is None:
         grad = torch.zeros_like(target)
     if target is inputs.get(path[0]) if len(path) == 1 else False:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from . import metrics
-from .engine import PRECISIONS, _device, _refined_for_data, compiled, prepare_input
+from .engine import PRECISIONS, _device, _refined_for_data, cached_module, prepare_input
 from .errors import InputError, NetError, closest
 from .layers.base import Layer
 
@@ -99,7 +99,7 @@ def evaluate_outputs(net: Layer, inputs: Mapping[str, Any], port: str, *, batch_
             chunk = values[start : start + batch_size]
             tensors[p], _ = prepare_input(net, p, chunk, dtype, coders.get(p))
         runnable = _refined_for_data(net, tensors)
-        module = compiled(runnable, device, dtype)
+        module = cached_module(runnable, device, dtype)
         with torch.inference_mode():
             (value,) = module.run([tensors[p].to(device) for p in net.input_ports()], [module.plan.outputs[port]])
         pieces.append(value.detach().to("cpu"))

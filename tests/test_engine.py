@@ -120,7 +120,7 @@ def test_compiled_once_and_cached(net, monkeypatch):
     fresh([3.0, 4.0])
     fresh(np.zeros((10, 2)))
     assert len(built) == 1
-    assert engine.compiled(fresh) is engine.compiled(fresh)
+    assert engine.cached_module(fresh) is engine.cached_module(fresh)
 
 
 def test_unsized_net_infers_from_data():
@@ -175,3 +175,16 @@ def test_unknown_port_shape_batch_hint():
 def test_unknown_evaluation_option(net):
     with pytest.raises(NetError, match=r"NetChain: unknown option batchsize=; the options are batch_size, target_device, working_precision, evaluation_mode\. Did you mean \"batch_size\"\?"):
         net([0.0] * 4, batchsize=3)
+
+
+def test_compiled_module_is_a_copy(net):
+    from symnet import compiled
+
+    x = np.ones(4, dtype=np.float32)
+    before = net(x)
+    module = compiled(net)
+    optimizer = torch.optim.SGD(module.parameters(), lr=0.5)
+    module(torch.as_tensor(x)[None]).sum().backward()
+    optimizer.step()
+    np.testing.assert_array_equal(net(x), before)
+    assert not np.allclose(module(torch.as_tensor(x)[None]).detach().numpy()[0], before)

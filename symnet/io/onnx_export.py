@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from ..engine import compiled
+from ..engine import cached_module
 from ..errors import NetError
 from ..layers.base import Layer
 from .native import write_atomically
@@ -40,7 +40,7 @@ def export_onnx(path: str | os.PathLike[str], net: Layer, *, opset_version: int 
         raise NetError('Export: writing ONNX needs the "onnx" package: pip install onnx.') from None
     if not isinstance(net, Layer):
         raise NetError(f"Export: expected a net, not {type(net).__name__}.")
-    module = compiled(net)
+    module = cached_module(net)
     inputs = tuple(_example_input(net, port) for port in net.input_ports())
     input_names = list(net.input_ports())
     output_names = list(net.output_ports())
