@@ -66,7 +66,7 @@ class LinearLayer(Layer):
         out_size = _product(y.dims) if y.dims is not None else None
         in_size = _product(x.dims) if x.dims is not None else None
         if x.dims is not None and any(d == VARYING for d in x.dims):
-            raise ShapeError(f'port "Input" has a varying dimension {x}, which a LinearLayer cannot flatten; use a NetMapOperator or a 1D convolution for sequences.')
+            raise ShapeError(f'port "Input" has a varying dimension {x}, which a LinearLayer cannot flatten; apply it per position with a 1D ConvolutionLayer of kernel size 1, or aggregate the sequence first (AggregationLayer).')
         w = w.unify(TensorType((out_size, in_size)))
         if y.dims is None and w.dims is not None and w.dims[0] is not None and out_dims is None:
             y = TensorType((w.dims[0],))
@@ -109,7 +109,8 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "Softplus": F.softplus,
     "Softsign": F.softsign,
     "HardTanh": F.hardtanh,
-    "HardSigmoid": F.hardsigmoid,
+    "HardSigmoid": lambda x: torch.clamp((x + 1) / 2, 0, 1),  # Wolfram's Clip[(x+1)/2, {0, 1}], not torch's x/6 + 1/2
+    "HardSwish": F.hardswish,
     "Mish": F.mish,
     "Sin": torch.sin,
     "Cos": torch.cos,
@@ -120,6 +121,12 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "Square": torch.square,
     "Erf": torch.erf,
     "Identity": lambda x: x,
+    # Wolfram's long names
+    "RectifiedLinearUnit": F.relu,
+    "ExponentialLinearUnit": F.elu,
+    "ScaledExponentialLinearUnit": _selu,
+    "GaussianErrorLinearUnit": F.gelu,
+    "SoftSign": F.softsign,
 }
 
 _LOWER = {name.lower(): name for name in ACTIVATIONS}

@@ -23,12 +23,12 @@ def _positive_number(kind: str, name: str, value: Any) -> None:
 @dataclass(frozen=True, eq=False, repr=False)
 class BatchNormalizationLayer(Layer):
     """Normalizes each channel (the first axis) with the mean and variance of a batch while
-    training, and with their moving averages otherwise; then scales by ``Gamma`` and adds ``Beta``.
+    training, and with their moving averages otherwise; then scales by ``Scaling`` and adds ``Biases``.
 
     The input has shape ``(channels, …)``, of rank 1 or more. ``epsilon`` is added to the
     variance; ``momentum`` is the weight of the old moving statistics in each update, as in the
     Wolfram framework: ``moving = momentum * moving + (1 - momentum) * batch`` (torch's
-    ``momentum`` is ``1 - momentum``). Arrays: "Gamma" and "Beta" (learned), "MovingMean" and
+    ``momentum`` is ``1 - momentum``). Arrays: "Scaling" and "Biases" (learned), "MovingMean" and
     "MovingVariance" (updated by training, not by gradients), each of shape ``(channels,)``.
 
     >>> layer = NetInitialize(BatchNormalizationLayer(input=(2, 3)))
@@ -49,7 +49,7 @@ class BatchNormalizationLayer(Layer):
             )
 
     def array_names(self) -> tuple[str, ...]:
-        return ("Gamma", "Beta", "MovingMean", "MovingVariance")
+        return ("Scaling", "Biases", "MovingMean", "MovingVariance")
 
     def state_array_names(self) -> tuple[str, ...]:
         return ("MovingMean", "MovingVariance")
@@ -79,7 +79,7 @@ class BatchNormalizationLayer(Layer):
 
     def init_array(self, name: str, shape: tuple[int, ...], method: str, generator: torch.Generator) -> torch.Tensor:
         # The identity transform at first: unit scale and variance, zero shift and mean.
-        return torch.ones(shape) if name in ("Gamma", "MovingVariance") else torch.zeros(shape)
+        return torch.ones(shape) if name in ("Scaling", "MovingVariance") else torch.zeros(shape)
 
     def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
         if training and x.numel() == x.shape[1]:
@@ -88,7 +88,7 @@ class BatchNormalizationLayer(Layer):
             )
         # F.batch_norm updates the moving statistics in place when training.
         return F.batch_norm(
-            x, arrays["MovingMean"], arrays["MovingVariance"], arrays["Gamma"], arrays["Beta"],
+            x, arrays["MovingMean"], arrays["MovingVariance"], arrays["Scaling"], arrays["Biases"],
             training=training, momentum=1 - self.momentum, eps=self.epsilon,
         )
 

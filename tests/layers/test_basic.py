@@ -73,7 +73,9 @@ def test_every_activation_matches_reference(name):
         "Ramp": torch.relu, "ReLU": torch.relu, "Tanh": torch.tanh, "LogisticSigmoid": torch.sigmoid, "Sigmoid": torch.sigmoid,
         "GELU": F.gelu, "ELU": F.elu, "SELU": torch.selu, "Swish": lambda x: x * torch.sigmoid(x), "SiLU": lambda x: x * torch.sigmoid(x),
         "Softplus": lambda x: torch.log1p(torch.exp(x)), "Softsign": lambda x: x / (1 + x.abs()), "HardTanh": lambda x: x.clamp(-1, 1),
-        "HardSigmoid": lambda x: (x / 6 + 0.5).clamp(0, 1), "Mish": lambda x: x * torch.tanh(F.softplus(x)),
+        "HardSigmoid": lambda x: ((x + 1) / 2).clamp(0, 1), "HardSwish": lambda x: x * (x + 3).clamp(0, 6) / 6,
+        "RectifiedLinearUnit": torch.relu, "ExponentialLinearUnit": F.elu, "ScaledExponentialLinearUnit": torch.selu,
+        "GaussianErrorLinearUnit": F.gelu, "SoftSign": lambda x: x / (1 + x.abs()), "Mish": lambda x: x * torch.tanh(F.softplus(x)),
         "Sin": torch.sin, "Cos": torch.cos, "Exp": torch.exp, "Log": torch.log, "Sqrt": torch.sqrt, "Abs": torch.abs,
         "Square": lambda x: x * x, "Erf": torch.erf, "Identity": lambda x: x,
     }

@@ -11,12 +11,12 @@ from tests.harness import check_layer
 
 
 def _with_statistics(layer, seed=0):
-    """The layer with random (non-trivial) Gamma, Beta and moving statistics."""
+    """The layer with random (non-trivial) Scaling, Biases and moving statistics."""
     generator = torch.Generator().manual_seed(seed)
-    channels = layer.types["Gamma"].dims[0]
+    channels = layer.types["Scaling"].dims[0]
     return layer.with_arrays({
-        "Gamma": torch.rand(channels, generator=generator) + 0.5,
-        "Beta": torch.randn(channels, generator=generator),
+        "Scaling": torch.rand(channels, generator=generator) + 0.5,
+        "Biases": torch.randn(channels, generator=generator),
         "MovingMean": torch.randn(channels, generator=generator),
         "MovingVariance": torch.rand(channels, generator=generator) + 0.5,
     })
@@ -25,29 +25,29 @@ def _with_statistics(layer, seed=0):
 # -- BatchNormalizationLayer ------------------------------------------------------------------
 def test_batch_norm_initial_arrays_and_state():
     layer = NetInitialize(BatchNormalizationLayer(input=(3, 4, 4)))
-    assert layer.types["Gamma"].dims == (3,)
-    assert NetExtract(layer, "Gamma").tolist() == [1.0, 1.0, 1.0]
-    assert NetExtract(layer, "Beta").tolist() == [0.0, 0.0, 0.0]
+    assert layer.types["Scaling"].dims == (3,)
+    assert NetExtract(layer, "Scaling").tolist() == [1.0, 1.0, 1.0]
+    assert NetExtract(layer, "Biases").tolist() == [0.0, 0.0, 0.0]
     assert NetExtract(layer, "MovingMean").tolist() == [0.0, 0.0, 0.0]
     assert NetExtract(layer, "MovingVariance").tolist() == [1.0, 1.0, 1.0]
     assert layer.state_array_names() == ("MovingMean", "MovingVariance")
     module = LeafModule(layer)
     assert {name for name, _ in module.named_buffers()} == {"MovingMean", "MovingVariance"}
-    assert {name for name, _ in module.named_parameters()} == {"Gamma", "Beta"}
+    assert {name for name, _ in module.named_parameters()} == {"Scaling", "Biases"}
 
 
 @pytest.mark.parametrize("shape", [(3,), (3, 5), (3, 4, 4)])
 def test_batch_norm_evaluation_uses_moving_statistics(shape):
     layer = _with_statistics(BatchNormalizationLayer(epsilon=1e-3, input=shape))
-    check_layer(layer, lambda a, x: F.batch_norm(x, a["MovingMean"], a["MovingVariance"], a["Gamma"], a["Beta"], False, eps=1e-3))
+    check_layer(layer, lambda a, x: F.batch_norm(x, a["MovingMean"], a["MovingVariance"], a["Scaling"], a["Biases"], False, eps=1e-3))
 
 
 def test_batch_norm_evaluation_matches_torch_module():
     layer = _with_statistics(BatchNormalizationLayer(input=(3, 4, 4)))
     reference = torch.nn.BatchNorm2d(3).double().eval()
     with torch.no_grad():
-        reference.weight.copy_(torch.as_tensor(NetExtract(layer, "Gamma")))
-        reference.bias.copy_(torch.as_tensor(NetExtract(layer, "Beta")))
+        reference.weight.copy_(torch.as_tensor(NetExtract(layer, "Scaling")))
+        reference.bias.copy_(torch.as_tensor(NetExtract(layer, "Biases")))
         reference.running_mean.copy_(torch.as_tensor(NetExtract(layer, "MovingMean")))
         reference.running_var.copy_(torch.as_tensor(NetExtract(layer, "MovingVariance")))
     check_layer(layer, lambda a, x: reference(x).detach(), gradcheck=False)
@@ -58,8 +58,8 @@ def test_batch_norm_training_uses_batch_statistics_and_updates_moving_ones(momen
     layer = _with_statistics(BatchNormalizationLayer(momentum=momentum, input=(3, 4, 4)))
     reference = torch.nn.BatchNorm2d(3, momentum=1 - momentum).double().train()
     with torch.no_grad():
-        reference.weight.copy_(torch.as_tensor(NetExtract(layer, "Gamma")))
-        reference.bias.copy_(torch.as_tensor(NetExtract(layer, "Beta")))
+        reference.weight.copy_(torch.as_tensor(NetExtract(layer, "Scaling")))
+        reference.bias.copy_(torch.as_tensor(NetExtract(layer, "Biases")))
         reference.running_mean.copy_(torch.as_tensor(NetExtract(layer, "MovingMean")))
         reference.running_var.copy_(torch.as_tensor(NetExtract(layer, "MovingVariance")))
     x = torch.randn(5, 3, 4, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
@@ -77,7 +77,7 @@ def test_batch_norm_gradcheck_in_training():
     layer = _with_statistics(BatchNormalizationLayer(input=(2, 3)))
     check_layer(
         layer,
-        lambda a, x: F.batch_norm(x, a["MovingMean"].clone(), a["MovingVariance"].clone(), a["Gamma"], a["Beta"], True, eps=1e-5),
+        lambda a, x: F.batch_norm(x, a["MovingMean"].clone(), a["MovingVariance"].clone(), a["Scaling"], a["Biases"], True, eps=1e-5),
         training=True,
         gradcheck=True,
     )
@@ -99,10 +99,10 @@ def test_batch_norm_in_compiled_chain_updates_buffers_when_training():
 
 
 def test_batch_norm_infers_channels_from_arrays():
-    layer = BatchNormalizationLayer(arrays={"Gamma": np.ones(3)})
+    layer = BatchNormalizationLayer(arrays={"Scaling": np.ones(3)})
     assert layer.types["MovingVariance"].dims == (3,)
     chained = NetChain([BatchNormalizationLayer()], input=(4, 5))
-    assert chained.layers["0"].types["Beta"].dims == (4,)
+    assert chained.layers["0"].types["Biases"].dims == (4,)
 
 
 def test_batch_norm_errors():
@@ -113,13 +113,13 @@ def test_batch_norm_errors():
     with pytest.raises(NetError, match=r"momentum must be a number in \[0, 1\].*not 'high'"):
         BatchNormalizationLayer(momentum="high")
     with pytest.raises(ShapeError, match=r'port "Input" has 3 channels \(its first axis, shape \(3, 4\)\) but the arrays have 2\.'):
-        BatchNormalizationLayer(input=(3, 4), arrays={"Gamma": np.ones(2)})
+        BatchNormalizationLayer(input=(3, 4), arrays={"Scaling": np.ones(2)})
     with pytest.raises(ShapeError, match=r'port "Input" needs a tensor of rank 1 or more \(channels first\) but received \(\)\.'):
         BatchNormalizationLayer(input="Real")
     with pytest.raises(ShapeError, match=r'port "Input" has a varying first axis \(n, 3\), but the first axis holds the channels'):
         BatchNormalizationLayer(input=("Varying", 3))
-    with pytest.raises(ShapeError, match=r'the array "Gamma" has shape \(2, 2\) but the arrays must all be vectors of the same size'):
-        BatchNormalizationLayer(arrays={"Gamma": np.ones((2, 2))})
+    with pytest.raises(ShapeError, match=r'the array "Scaling" has shape \(2, 2\) but the arrays must all be vectors of the same size'):
+        BatchNormalizationLayer(arrays={"Scaling": np.ones((2, 2))})
 
 
 def test_batch_norm_training_on_one_value_per_channel():
