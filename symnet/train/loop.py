@@ -32,10 +32,11 @@ from .options import (
     AUTOMATIC_LEARNING_RATES,
     MAXIMIZED,
     bf16_supported,
-    check_multiplier_rules,
+    check_globs_match,
     check_unknown_options,
     multiplier_for,
     parse_method,
+    parse_multipliers,
     parse_stopping_criterion,
     positive_int,
     precision_of,
@@ -233,17 +234,15 @@ def _prepare_module(s: Session, where: str) -> None:
         s.image_ports = {p for p in s.net.input_ports() if s.net.types[p].rank == 3}  # type: ignore[index]
     module.train()
     s.module = module
-    rules = s.multipliers
-    paths = [path for (path, layer), leaf in zip(s.plan.leaves, module.leaves) if leaf.names]
-    kinds = [layer.kind for (path, layer), leaf in zip(s.plan.leaves, module.leaves) if leaf.names]
-    check_multiplier_rules(rules, paths, kinds)
+    rules = parse_multipliers(s.multipliers, s.net)
+    check_globs_match(rules, [path for path, _ in s.plan.leaves])
     by_multiplier: dict[float, list[nn.Parameter]] = {}
-    for (path, layer), leaf in zip(s.plan.leaves, module.leaves):
-        factor = multiplier_for(path, layer.kind, rules)
+    for (path, _), leaf in zip(s.plan.leaves, module.leaves):
         for name in leaf.names:
             parameter = getattr(leaf, name)
             if not isinstance(parameter, nn.Parameter):
                 continue
+            factor = multiplier_for(rules, path, name)
             if factor == 0:
                 parameter.requires_grad_(False)
             else:

@@ -131,52 +131,104 @@ def schedule_factor(method: Method, progress: float, step: int, total_steps: int
     return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def multiplier_for(path: tuple[str, ...], kind: str, rules: Any) -> float:
-    """The learning-rate multiplier of the leaf at ``path``: the first rule that matches.
+@dataclass(frozen=True)
+class MultiplierRule:
+    """One ``learning_rate_multipliers`` rule, resolved against the net: a path from the top
+    (and optionally one array of the layer it reaches), or a glob matching names at any depth."""
 
-    Rules are a dict (or list of pairs) of pattern → factor. A pattern matches a layer by name
-    or index anywhere on its path (``"classifier"``), by a path prefix (``"block/conv1"`` or a
-    tuple), by a glob (``"conv*"``) or everything (``"*"``); 0 freezes the layer.
+    key: Any
+    factor: float
+    path: tuple[str, ...] = ()
+    array: str | None = None
+    glob: str | None = None
+
+    def matches(self, path: tuple[str, ...], array: str) -> bool:
+        if self.glob is not None:
+            return any(fnmatch.fnmatchcase(part, self.glob) for part in path) or fnmatch.fnmatchcase("/".join(path), self.glob)
+        return path[: len(self.path)] == self.path and (self.array is None or self.array == array)
+
+
+def _is_glob(text: str) -> bool:
+    return "*" in text or "?" in text
+
+
+def parse_multipliers(rules: Any, net: Any) -> list[MultiplierRule]:
+    """``learning_rate_multipliers`` as rules, checked against the net before training.
+
+    A key is Wolfram's part specification: an index or name is a layer at the top of the net
+    (with everything inside it, when it is a container); a tuple or list such as ``(0, 1)`` or
+    ``("block", "conv1")`` is a path into nested containers, and may end with an array name
+    (``(0, "Biases")``: that array alone); a string with ``*`` or ``?`` (``"*"``, ``"conv*"``)
+    matches layer names at any depth. The first rule that matches an array gives its factor;
+    0 freezes it.
     """
     if rules is None:
-        return 1.0
-    items = rules.items() if isinstance(rules, Mapping) else rules
-    text = "/".join(path)
-    for pattern, factor in items:
-        if isinstance(pattern, int) and not isinstance(pattern, bool):
-            pattern = str(pattern)
-        if isinstance(pattern, tuple | list):
-            parts = tuple(str(p) for p in pattern)
-            if path[: len(parts)] == parts:
-                return float(factor)
+        return []
+    if not isinstance(rules, Mapping | list | tuple):
+        raise OptionError(f"NetTrain: learning_rate_multipliers={rules!r} must be a dict of layer name/path/pattern → factor, such as {{\"classifier\": 1, \"*\": 0}}.")
+    items = list(rules.items()) if isinstance(rules, Mapping) else list(rules)
+    parsed = []
+    for item in items:
+        if not (isinstance(item, tuple | list) and len(item) == 2):
+            raise OptionError(f"NetTrain: learning_rate_multipliers: {item!r} is not a (layer, factor) pair.")
+        key, factor = item
+        if not isinstance(factor, int | float) or isinstance(factor, bool) or not factor >= 0:
+            raise OptionError(f"NetTrain: learning_rate_multipliers: the factor for {key!r} must be a number ≥ 0, not {factor!r}.")
+        if isinstance(key, str) and _is_glob(key):
+            parsed.append(MultiplierRule(key, float(factor), glob=key))
             continue
-        if not isinstance(pattern, str):
-            raise OptionError(f"NetTrain: learning_rate_multipliers: {pattern!r} is not a layer name, path or pattern.")
-        if pattern == "*" or pattern in path or fnmatch.fnmatchcase(text, pattern) or text.startswith(pattern + "/") or pattern == text or pattern == kind:
-            return float(factor)
-        if any(fnmatch.fnmatchcase(p, pattern) for p in path):
-            return float(factor)
+        if isinstance(key, str):
+            parts: list[Any] = key.split("/")
+        elif isinstance(key, int) and not isinstance(key, bool):
+            parts = [key]
+        elif isinstance(key, tuple | list) and key and all(isinstance(p, str) or (isinstance(p, int) and not isinstance(p, bool)) for p in key):
+            parts = list(key)
+        else:
+            raise OptionError(f"NetTrain: learning_rate_multipliers: {key!r} is not a layer index, name, path (a tuple such as (0, 1) or (\"block\", \"conv1\")) or pattern such as \"conv*\".")
+        path, array = _resolve(net, parts, key)
+        parsed.append(MultiplierRule(key, float(factor), path, array))
+    return parsed
+
+
+def _resolve(net: Any, parts: list[Any], key: Any) -> tuple[tuple[str, ...], str | None]:
+    """(path of keys, array name or None) of a part specification; an error names what is missing."""
+    from ..containers.base import Container
+
+    where = f"NetTrain: learning_rate_multipliers: {key!r}"
+    layer, path = net, ()
+    for position, part in enumerate(parts):
+        if isinstance(layer, Container):
+            try:
+                name = layer.key_of(part)
+            except NetError as error:
+                at = f" at {'/'.join(path)}" if path else ""
+                raise OptionError(f"{where}: the {layer.kind}{at} {str(error).split(' ', 1)[1]}") from None
+            path = (*path, name)
+            layer = layer.layers[name]
+            continue
+        arrays = list(layer.array_names())
+        if position == len(parts) - 1 and isinstance(part, str) and part in arrays:
+            return path, part
+        listed = ", ".join(f'"{a}"' for a in arrays) or "none"
+        hint = closest(str(part), arrays) if isinstance(part, str) else ""
+        raise OptionError(f"{where}: {'/'.join(path) or 'the net'} is a {layer.kind}, which has no layer {part!r} and no array {part!r}; its arrays: {listed}.{hint}")
+    return path, None
+
+
+def multiplier_for(rules: list[MultiplierRule], path: tuple[str, ...], array: str) -> float:
+    """The learning-rate multiplier of one array of the leaf at ``path``: the first rule that matches, else 1."""
+    for rule in rules:
+        if rule.matches(path, array):
+            return rule.factor
     return 1.0
 
 
-def check_multiplier_rules(rules: Any, paths: list[tuple[str, ...]], kinds: list[str]) -> None:
-    """A rule that matches no layer is a typo: say so, with the closest name."""
-    if rules is None:
-        return
-    if not isinstance(rules, Mapping | list | tuple):
-        raise OptionError(f"NetTrain: learning_rate_multipliers={rules!r} must be a dict of layer name/path/pattern → factor, such as {{\"classifier\": 1, \"*\": 0}}.")
-    items = rules.items() if isinstance(rules, Mapping) else rules
-    names = sorted({p for path in paths for p in path} | {"/".join(path) for path in paths} | set(kinds))
-    for pattern, factor in items:
-        if not isinstance(factor, int | float) or isinstance(factor, bool) or factor < 0:
-            raise OptionError(f"NetTrain: learning_rate_multipliers: the factor for {pattern!r} must be a number ≥ 0, not {factor!r}.")
-        if any(_matches(path, kind, pattern) for path, kind in zip(paths, kinds)):
-            continue
-        raise OptionError(f"NetTrain: learning_rate_multipliers: {pattern!r} matches no layer with arrays.{closest(str(pattern), names)}")
-
-
-def _matches(path: tuple[str, ...], kind: str, pattern: Any) -> bool:
-    return multiplier_for(path, kind, [(pattern, 2.0)]) == 2.0
+def check_globs_match(rules: list[MultiplierRule], paths: list[tuple[str, ...]]) -> None:
+    """A pattern that matches no layer is a typo: say so, with the closest name."""
+    names = sorted({p for path in paths for p in path})
+    for rule in rules:
+        if rule.glob is not None and not any(rule.matches(path, "") for path in paths):
+            raise OptionError(f"NetTrain: learning_rate_multipliers: the pattern {rule.key!r} matches no layer name; the names: {', '.join(names)}.{closest(rule.glob.replace('*', ''), names)}")
 
 
 @dataclass

@@ -163,7 +163,7 @@ def test_unknown_measurement_property_precision_and_multiplier_rule():
         NetTrain(classifier(), (x, y), "LosPlot")
     with pytest.raises(OptionError, match=r'working_precision=\'Real16\' is not one of "Real32", "Real64", "Mixed"'):
         NetTrain(classifier(), (x, y), working_precision="Real16")
-    with pytest.raises(OptionError, match=r"learning_rate_multipliers: 'clasifier' matches no layer with arrays"):
+    with pytest.raises(OptionError, match=r"learning_rate_multipliers: 'clasifier': the NetChain has no layer 'clasifier'; its layers: 0, 1, 2, 3\."):
         NetTrain(classifier(), (x, y), learning_rate_multipliers={"clasifier": 0})
 
 

@@ -177,3 +177,53 @@ def test_target_device_without_cuda():
         pytest.skip("this machine has CUDA")
     with pytest.raises(NetError, match=r'target_device="cuda": no CUDA device is available on this machine; use "cpu"'):
         NetTrain(classifier(), (x, y), target_device="cuda", **QUIET)
+
+
+def nested_net():
+    return NetInitialize(NetChain([NetChain([LinearLayer(4), LinearLayer(4)]), LinearLayer(2), SoftmaxLayer()], input=2))
+
+
+def changed(trained, net, *path):
+    return not np.array_equal(NetExtract(trained, [*path]), NetExtract(net, [*path]))
+
+
+def test_multiplier_keys_are_paths_from_the_top():
+    x, y = blobs(n=64)
+    net = nested_net()
+
+    def train(rules):
+        return NetTrain(net, (x, y), learning_rate_multipliers=rules, max_training_rounds=2, **QUIET)
+
+    top = train({1: 0})  # top-level layer 1 only, not the nested layer (0, 1)
+    assert not changed(top, net, 1, "Weights") and changed(top, net, 0, 1, "Weights") and changed(top, net, 0, 0, "Weights")
+    block = train({"0": 0})  # top-level layer 0: everything inside the nested chain
+    assert not changed(block, net, 0, 0, "Weights") and not changed(block, net, 0, 1, "Weights") and changed(block, net, 1, "Weights")
+    nested = train({(0, 1): 0})  # a nested path
+    assert not changed(nested, net, 0, 1, "Weights") and changed(nested, net, 0, 0, "Weights") and changed(nested, net, 1, "Weights")
+    last = train([(-2, 0)])  # negative indices count from the end, as in NetExtract
+    assert not changed(last, net, 1, "Biases") and changed(last, net, 0, 0, "Biases")
+
+
+def test_multiplier_patterns_match_names_at_any_depth_and_per_array_keys():
+    x, y = blobs(n=64)
+    net = NetInitialize(NetChain({"block": NetChain({"conv1": LinearLayer(4), "conv2": LinearLayer(4)}), "head": LinearLayer(2), "softmax": SoftmaxLayer()}, input=2))
+    globbed = NetTrain(net, (x, y), learning_rate_multipliers={"conv*": 0}, max_training_rounds=2, **QUIET)
+    assert not changed(globbed, net, "block", "conv1", "Weights") and not changed(globbed, net, "block", "conv2", "Weights")
+    assert changed(globbed, net, "head", "Weights")
+    named = NetTrain(net, (x, y), learning_rate_multipliers={("block", "conv2"): 0, "head": 1, "*": 0}, max_training_rounds=2, **QUIET)
+    assert not changed(named, net, "block", "conv1", "Weights") and changed(named, net, "head", "Weights")
+    biases = NetTrain(net, (x, y), learning_rate_multipliers={("head", "Biases"): 0}, max_training_rounds=2, **QUIET)
+    assert not changed(biases, net, "head", "Biases") and changed(biases, net, "head", "Weights")
+
+
+def test_multiplier_keys_that_name_nothing():
+    x, y = blobs(n=16)
+    net = nested_net()
+    with pytest.raises(NetError, match=r"learning_rate_multipliers: \(0, 7\): the NetChain at 0 has 2 layers; there is no layer 7"):
+        NetTrain(net, (x, y), learning_rate_multipliers={(0, 7): 0})
+    with pytest.raises(NetError, match=r"learning_rate_multipliers: \(1, 'Bias'\): 1 is a LinearLayer, which has no layer 'Bias' and no array 'Bias'; its arrays: \"Weights\", \"Biases\"\. Did you mean \"Biases\"\?"):
+        NetTrain(net, (x, y), learning_rate_multipliers={(1, "Bias"): 0})
+    with pytest.raises(NetError, match=r"learning_rate_multipliers: the pattern 'conv\*' matches no layer name"):
+        NetTrain(net, (x, y), learning_rate_multipliers={"conv*": 0})
+    with pytest.raises(NetError, match=r"learning_rate_multipliers: the factor for 1 must be a number ≥ 0, not -1"):
+        NetTrain(net, (x, y), learning_rate_multipliers={1: -1})
