@@ -74,6 +74,19 @@ class Layer:
     #: whether the layer takes any number of inputs through ports Input1, Input2, …
     variadic: ClassVar[bool] = False
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
+        # The dataclass __init__ would raise a bare TypeError; say what the options are instead.
+        fields = [f for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
+        names = [f.name for f in fields]
+        for name in kwargs:
+            if name not in names:
+                shown = [f.name for f in fields if not f.kw_only] + [f.name for f in fields if f.kw_only and f.name != "types"]
+                raise NetError(f"{cls.__name__}: unknown option {name}=; its options are {', '.join(shown)}.{closest(name, shown)}")
+        positional = [f.name for f in fields if not f.kw_only]
+        if len(args) > len(positional):
+            raise NetError(f"{cls.__name__} takes at most {len(positional)} positional argument{'s' if len(positional) != 1 else ''} ({', '.join(positional) or 'none'}) but was given {len(args)}.")
+        return super().__new__(cls)
+
     # -- the protocol -------------------------------------------------------------------------
     def input_ports(self) -> tuple[str, ...]:
         return ("Input",)
@@ -124,7 +137,10 @@ class Layer:
         specs: dict[str, Any] = {}
         inputs = self.input_ports()
         if self.input is not None:
-            if self.variadic and isinstance(self.input, list):
+            if isinstance(self.input, list) and (self.variadic or inputs[:1] == ("Input1",)):
+                # A list gives one specification per input port (Input1, Input2, …).
+                if len(self.input) != len(inputs):
+                    raise NetError(f"{self.kind} has the inputs {', '.join(inputs)}, but input= lists {len(self.input)} shapes.")
                 specs.update(zip(inputs, self.input))
             elif self.variadic:
                 specs.update((port, self.input) for port in inputs)

@@ -51,6 +51,8 @@ class LinearLayer(Layer):
     biases: bool = field(default=True, kw_only=True)
 
     def validate(self) -> None:
+        if self.size is not None and not isinstance(self.size, int | tuple | list):
+            raise NetError(f"LinearLayer: the size must be a positive int or a tuple of them, not {self.size!r}.")
         dims = _output_dims(self.size)
         if dims is not None and not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in dims):
             raise NetError(f"LinearLayer: the size must be a positive int or a tuple of them, not {self.size!r}.")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
@@ -154,13 +153,6 @@ class DotLayer(Layer):
 
     def input_ports(self) -> tuple[str, ...]:
         return ("Input1", "Input2")
-
-    def port_specs(self) -> dict[str, Any]:
-        specs = super().port_specs()
-        if isinstance(self.input, list):
-            specs.pop("Input1", None)
-            specs.update(zip(self.input_ports(), self.input))
-        return specs
 
     def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
         a, b, y = types["Input1"], types["Input2"], types["Output"]

@@ -178,3 +178,23 @@ def test_net_array_layer():
     assert layer.types["Array"].dims == (2, 3)
     initialized = NetInitialize(layer)
     assert initialized(None).shape == (2, 3)
+
+
+def test_unknown_options_and_extra_arguments_are_net_errors():
+    from symnet import ConvolutionLayer, NetChain
+
+    with pytest.raises(NetError, match=r'ConvolutionLayer: unknown option padding_size=; its options are channels, kernel_size, input, output, arrays, stride, padding, dilation, groups, biases\. Did you mean "padding"\?'):
+        ConvolutionLayer(2, 3, padding_size=1)
+    with pytest.raises(NetError, match=r"NetChain: unknown option foo=; its options are layers, input, output, arrays, ports\."):
+        NetChain([2], foo=1)
+    with pytest.raises(NetError, match=r"LinearLayer takes at most 1 positional argument \(size\) but was given 3\."):
+        LinearLayer(2, 3, 4)
+    with pytest.raises(NetError, match=r"LinearLayer: the size must be a positive int or a tuple of them, not 2\.5"):
+        LinearLayer(2.5, input=4)
+
+
+def test_input_list_must_match_the_input_ports():
+    from symnet import DotLayer
+
+    with pytest.raises(NetError, match=r"DotLayer has the inputs Input1, Input2, but input= lists 3 shapes\."):
+        DotLayer(input=[(2, 3), (3, 4), (4,)])
