@@ -1,8 +1,10 @@
 """Which loss NetTrain attaches to which output, and how targets are encoded to match.
 
-Automatic rules (Wolfram's): an output with a Class decoder, or one computed by a SoftmaxLayer,
-gets ``CrossEntropyLossLayer("Index")`` against class indices (``"Probabilities"`` when the
-targets are probability vectors); an output computed by a LogisticSigmoid gets
+Automatic rules (Wolfram's): when the net already has outputs computed by loss layers, those
+outputs are the loss (summed) and the other outputs get none; otherwise an output with a Class
+decoder, or one computed by a SoftmaxLayer, gets ``CrossEntropyLossLayer("Index")`` against
+class indices (``"Probabilities"`` when the targets are probability vectors); an output
+computed by a LogisticSigmoid gets
 ``CrossEntropyLossLayer("Binary")``; any other output gets ``MeanSquaredLossLayer()``. An
 explicit ``loss_function`` overrides: an output port that already is a loss, a loss layer,
 or a dict of port → loss layer / weight / ``(loss layer, weight)``.
@@ -152,11 +154,22 @@ def parse_loss_function(spec: Any, net: Layer, where: str) -> dict[str, tuple[Lo
     raise NetError(f"{where}: {spec!r} is not a loss specification; give an output port name, a loss layer such as CrossEntropyLossLayer(\"Index\"), or a dict of port → loss layer or weight.")
 
 
+def existing_losses(net: Layer, plan: Any) -> dict[str, tuple[LossLayer | None, float]]:
+    """The outputs computed by a loss layer: with the automatic loss_function they are the loss (Wolfram's rule)."""
+    found: dict[str, tuple[LossLayer | None, float]] = {}
+    for port in net.output_ports():
+        producer, _ = last_layer(plan, plan.outputs[port])
+        if isinstance(producer, LossLayer):
+            found[port] = (None, 1.0)
+    return found
+
+
 def build_terms(net: Layer, plan: Any, coders: Mapping[str, Any], spec: Any, targets: Mapping[str, Any], where: str) -> list[LossTerm]:
     """The loss terms of a training run, with the fused (logits) form where it applies."""
     explicit = parse_loss_function(spec, net, where)
     if explicit is None:
-        explicit = {}
+        explicit = existing_losses(net, plan)
+    if not explicit:
         for port in net.output_ports():
             producer, _ = last_layer(plan, plan.outputs[port])
             explicit[port] = (automatic_loss(net, port, coders.get(port), producer, targets.get(port)), 1.0)

@@ -200,3 +200,21 @@ def test_initialized_net_starts_from_its_arrays():
     net = NetInitialize(classifier(), random_seeding=3)
     results = NetTrain(net, (x, y), All, max_training_rounds=1, learning_rate_multipliers={"2": 1, "*": 0}, **QUIET)
     np.testing.assert_array_equal(NetExtract(results.trained_net, [0, "Weights"]), NetExtract(net, [0, "Weights"]))
+
+
+def test_automatic_loss_uses_a_loss_output_already_in_the_net():
+    from symnet import MeanSquaredLossLayer
+
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(size=(128, 3)).astype(np.float32)
+    targets = inputs @ rng.normal(size=(3, 2)).astype(np.float32)
+    graph = NetGraph({"l": LinearLayer(2), "loss": MeanSquaredLossLayer()},
+                     [(NetPort("Input"), "l", NetPort("loss", "Input")), (NetPort("Target"), NetPort("loss", "Target")), ("l", NetPort("Prediction"))], input=3)
+    assert set(graph.output_ports()) == {"Loss", "Prediction"}
+    results = NetTrain(graph, {"Input": inputs, "Target": targets}, All, learning_rate=0.05, max_training_rounds=30, **QUIET)
+    assert results.loss_function == ['the output "Loss" (a loss)']  # the net's own loss; "Prediction" needs no targets
+    trained = results.trained_net
+    prediction = np.asarray(trained({"Input": inputs, "Target": targets}, NetPort("Prediction")))
+    mean_squared = float(((prediction - targets) ** 2).mean())
+    assert mean_squared < 0.05 * float((targets**2).mean())
+    assert np.isclose(results.round_loss_list[-1], mean_squared, rtol=0.5)
