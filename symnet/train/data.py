@@ -8,6 +8,10 @@ dataset name; or a generator function called with the batch size (optionally as
 In-memory data stays as one tensor per port, in its most compact form (uint8 images stay
 uint8), and is encoded batch by batch with tensor operations: a training batch is an index
 into these tensors, never a loop over examples.
+
+A dataset's uint8 images given to an input without an encoder are converted as the Image
+encoder would convert them: channels first ((N, 28, 28) → (N, 1, 28, 28) for an input of shape
+(1, 28, 28); unchanged for (28, 28)) and pixels scaled to [0, 1].
 """
 
 from __future__ import annotations
@@ -60,6 +64,17 @@ class Generated:
     converter: Callable[[Any], Table] | None = field(default=None, repr=False)
 
 
+class ImageArray(np.ndarray):
+    """A dataset's uint8 images (N, H, W) or (N, H, W, C), marked as images: a net input without an
+    encoder gets them as an Image encoder would give them (channels first, pixels / 255)."""
+
+
+def _marked_images(values: Any) -> Any:
+    if isinstance(values, np.ndarray) and values.dtype == np.uint8 and values.ndim in (3, 4):
+        return values.view(ImageArray)
+    return values
+
+
 def is_dataset(data: Any) -> bool:
     return hasattr(data, "arrays") or (hasattr(data, "images") and hasattr(data, "labels"))
 
@@ -98,7 +113,7 @@ def split_ports(data: Any, net: Layer, where: str) -> tuple[dict[str, Any], Any]
     class_names = None
     if is_dataset(data):
         x, y, class_names = _dataset_columns(data)
-        data = (x, y)
+        data = (_marked_images(x), y)
     if isinstance(data, Mapping):
         known = (*inputs, *outputs, TARGET)
         for key in data:
@@ -227,6 +242,8 @@ def input_column(net: Layer, port: str, values: Any, coder: Any, dtype: torch.dt
             return Column(tensor, encode)
         else:
             return Column(_encode_all(coder, values, dtype, where))
+    if isinstance(values, ImageArray) and tensor is not None:
+        return image_column(tensor, expected.dims, dtype, where)
     if tensor is None:
         raise InputError(f"{where}: expected numbers but received {_short(values[0] if isinstance(values, Sequence) and values else values)} (example 0); the port has no encoder to turn it into numbers.")
     check_example_shape(tensor, expected.dims, where, "inputs")
@@ -236,6 +253,31 @@ def input_column(net: Layer, port: str, values: Any, coder: Any, dtype: torch.dt
     if bad is not None:
         raise InputError(f"{where}: example {bad} contains NaN or infinite values.")
     return Column(tensor if tensor.dtype == dtype else tensor.to(dtype))
+
+
+def image_column(pixels: torch.Tensor, dims: Sequence[Any] | None, dtype: torch.dtype, where: str) -> Column:
+    """A dataset's uint8 images for an input without an encoder, converted batch by batch as the
+    Image encoder converts them: channels first ((N, H, W) → (N, 1, H, W) for a rank-3 input),
+    pixel values scaled to [0, 1]."""
+    image = tuple(pixels.shape[1:])
+    height, width = image[0], image[1]
+    channels = image[2] if len(image) == 3 else 1
+    forms: dict[tuple[int, ...], Callable[[torch.Tensor], torch.Tensor]] = {(channels, height, width): (lambda b: b.unsqueeze(1)) if len(image) == 2 else (lambda b: b.permute(0, 3, 1, 2))}
+    if len(image) == 2:
+        forms[(height, width)] = lambda b: b
+    else:
+        forms[(height, width, channels)] = lambda b: b
+    for shape, arrange in forms.items():
+        if dims is None or (len(dims) == len(shape) and all(not isinstance(d, int) or d == s for d, s in zip(dims, shape))):
+            def encode(batch: torch.Tensor, arrange: Callable[[torch.Tensor], torch.Tensor] = arrange) -> torch.Tensor:
+                return arrange(batch).to(dtype).div_(255).contiguous()
+
+            return Column(pixels, encode)
+    shown = "(" + ", ".join("?" if not isinstance(d, int) else str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
+    color = "Grayscale" if channels == 1 else "RGB"
+    raise InputError(f"{where}: the dataset's images have shape {image} but the input takes shape {shown}, which no arrangement of them fits; "
+                     f"attach an encoder that makes that shape, such as input=NetEncoder(\"Image\", size=(width, height), color_space=\"{color}\"), "
+                     f"or give the net input={(channels, height, width)}.")
 
 
 def _encode_all(coder: Any, values: Any, dtype: torch.dtype, where: str) -> torch.Tensor:
