@@ -33,6 +33,7 @@ from .options import (
     MAXIMIZED,
     bf16_supported,
     check_globs_match,
+    check_schedule,
     check_unknown_options,
     multiplier_for,
     parse_method,
@@ -254,6 +255,7 @@ def _prepare_module(s: Session, where: str) -> None:
         s.automatic["learning_rate"] = s.learning_rate
     if not (isinstance(s.learning_rate, int | float) and s.learning_rate > 0):
         raise NetError(f"{where}: learning_rate={s.learning_rate!r} must be a positive number.")
+    check_schedule(s.method, s.max_training_rounds * s.batches_per_round if s.max_training_rounds < 10**9 else None)
     groups = [{"params": params, "multiplier": factor} for factor, params in by_multiplier.items()]
     s.optimizer = s.method.optimizer(groups, float(s.learning_rate))
     s.parameters = [p for params in by_multiplier.values() for p in params]
@@ -322,7 +324,7 @@ def run(s: Session) -> NetTrainResults:
                     fraction = (state.batches + 1) / total_batches if total_batches else 0.0
                     if s.time_goal:
                         fraction = max(fraction, elapsed / s.time_goal)
-                    factor = schedule_factor(s.method, fraction, state.batches, total_batches)
+                    factor = schedule_factor(s.method, fraction, state.batches + 1, total_batches)
                     for group in groups:
                         group["lr"] = s.learning_rate * group["multiplier"] * factor
                     s.optimizer.zero_grad(set_to_none=True)

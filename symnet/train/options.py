@@ -9,14 +9,16 @@
 
 and for all of them ``l2_regularization`` (a penalty added to the gradient, as weight decay),
 ``gradient_clipping`` (the largest gradient norm), ``learning_rate_schedule`` ("Cosine",
-"OneCycle", "Constant", "Linear" or a function of the training progress in [0, 1] giving a
-factor) and ``warmup`` (a fraction of training, or a number of batches, with linearly
+"OneCycle", "Constant", "Linear", or a function giving a factor for the learning rate: Wolfram's
+``f(batch, total)`` with the batch number counted from 1 and the total number of batches, or
+``f(progress)`` with the fraction of training done) and ``warmup`` (a fraction of training, or a number of batches, with linearly
 increasing learning rate).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import inspect
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -101,7 +103,9 @@ def parse_method(spec: Any) -> Method:
             raise OptionError(f'NetTrain: method "{name}" has no suboption {key!r}.{closest(str(key), settings)} Its suboptions: {", ".join(settings)}.')
         settings[key] = value
     schedule = settings["learning_rate_schedule"]
-    if not callable(schedule):
+    if callable(schedule):
+        settings["schedule_arguments"] = schedule_arguments(schedule)
+    else:
         choice(schedule, SCHEDULES, "learning_rate_schedule")
     clip = settings["gradient_clipping"]
     if clip is not None and not (isinstance(clip, int | float) and clip > 0):
@@ -109,8 +113,52 @@ def parse_method(spec: Any) -> Method:
     return Method(name, settings)
 
 
+SCHEDULE_FORMS = "f(batch, total) (Wolfram's form: the batch number, counted from 1, and the total number of batches) or f(progress) (the fraction of training done, from 0 to 1)"
+
+
+def schedule_arguments(schedule: Callable[..., Any]) -> int:
+    """How many arguments a learning-rate schedule takes: 2 (batch, total) or 1 (progress)."""
+    try:
+        signature = inspect.signature(schedule)
+    except (TypeError, ValueError):
+        return 1  # a builtin without a signature: assume f(progress)
+    positional = [p for p in signature.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = sum(1 for p in positional if p.default is p.empty)
+    required_keywords = [p for p in signature.parameters.values() if p.kind == p.KEYWORD_ONLY and p.default is p.empty]
+    if not required_keywords:
+        if required in (1, 2):
+            return required
+        if required == 0 and (len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in signature.parameters.values())):
+            return 2
+        if required == 0 and len(positional) == 1:
+            return 1
+    name = getattr(schedule, "__name__", type(schedule).__name__)
+    raise OptionError(f"NetTrain: learning_rate_schedule: the function {name}{signature} must take {SCHEDULE_FORMS}, giving a factor for the learning rate.")
+
+
+def check_schedule(method: Method, total_steps: int | None) -> None:
+    """Call a custom schedule once before training, so that a bad one fails before the first batch."""
+    schedule = method.schedule
+    if not callable(schedule):
+        return
+    arguments = (1, total_steps or 1) if method.settings["schedule_arguments"] == 2 else (1 / total_steps if total_steps else 0.0,)
+    try:
+        value = schedule(*arguments)
+    except Exception as error:
+        raise OptionError(f"NetTrain: learning_rate_schedule{arguments} raised {type(error).__name__}: {error}; it must take {SCHEDULE_FORMS} and return a number.") from None
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if not (isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0):
+        raise OptionError(f"NetTrain: learning_rate_schedule{arguments} returned {value!r}; it must return a number ≥ 0 (a factor for the learning rate).")
+
+
 def schedule_factor(method: Method, progress: float, step: int, total_steps: int | None) -> float:
-    """The learning-rate factor at ``progress`` ∈ [0, 1] of training (batch ``step``)."""
+    """The learning-rate factor at ``progress`` ∈ [0, 1] of training, for the batch numbered ``step`` (from 1).
+
+    A custom schedule ``f(batch, total)`` gets the batch number and the total number of batches
+    (an estimate from the time so far when training runs to a time goal); ``f(progress)`` gets the
+    fraction of training done. Warmup, when given, comes first for both.
+    """
     warmup = method.settings["warmup"]
     schedule = method.schedule
     if schedule == "OneCycle" and not warmup:
@@ -122,6 +170,9 @@ def schedule_factor(method: Method, progress: float, step: int, total_steps: int
         progress = (progress - warm_fraction) / max(1 - warm_fraction, 1e-12)
     progress = min(max(progress, 0.0), 1.0)
     if callable(schedule):
+        if method.settings.get("schedule_arguments") == 2:
+            total = total_steps or max(step, round(step / max(progress, 1e-9)))
+            return float(schedule(step, total))
         return float(schedule(progress))
     if schedule == "Constant":
         return 1.0

@@ -227,3 +227,36 @@ def test_multiplier_keys_that_name_nothing():
         NetTrain(net, (x, y), learning_rate_multipliers={"conv*": 0})
     with pytest.raises(NetError, match=r"learning_rate_multipliers: the factor for 1 must be a number ≥ 0, not -1"):
         NetTrain(net, (x, y), learning_rate_multipliers={1: -1})
+
+
+def test_schedule_of_batch_and_total_as_in_wolfram():
+    x, y = blobs(n=64)
+    calls, seen = [], []
+
+    def schedule(batch, total):
+        calls.append((batch, total))
+        return 1 - batch / (2 * total)
+
+    NetTrain(classifier(), (x, y), method=("SGD", {"learning_rate_schedule": schedule}), learning_rate=0.1, batch_size=16, max_training_rounds=3,
+             training_progress_reporting=lambda progress: seen.append(progress["LearningRate"]))
+    assert calls[0] == (1, 12)  # the check before the first batch
+    assert calls[1:] == [(batch, 12) for batch in range(1, 13)]
+    np.testing.assert_allclose(seen, [0.1 * (1 - batch / 24) for batch in range(1, 13)])
+    constant = []
+    NetTrain(classifier(), (x, y), method=("SGD", {"learning_rate_schedule": lambda batch, total: 1.0}), learning_rate=0.1, batch_size=16, max_training_rounds=1,
+             training_progress_reporting=lambda progress: constant.append(progress["LearningRate"]))
+    assert constant == [0.1] * 4
+
+
+def test_schedule_with_the_wrong_arguments_fails_before_the_first_batch():
+    x, y = blobs(n=16)
+    seen = []
+    report = {"training_progress_reporting": lambda progress: seen.append(progress)}
+    with pytest.raises(NetError, match=r"learning_rate_schedule: the function <lambda>\(a, b, c\) must take f\(batch, total\) \(Wolfram's form: the batch number, counted from 1, "
+                                       r"and the total number of batches\) or f\(progress\)"):
+        NetTrain(classifier(), (x, y), method=("SGD", {"learning_rate_schedule": lambda a, b, c: 1.0}), **report)
+    with pytest.raises(NetError, match=r"learning_rate_schedule\(1, 5\) returned 'fast'; it must return a number ≥ 0"):
+        NetTrain(classifier(), (x, y), method=("SGD", {"learning_rate_schedule": lambda batch, total: "fast"}), batch_size=16, max_training_rounds=5, **report)
+    with pytest.raises(NetError, match=r"learning_rate_schedule\(0.25,\) raised KeyError: 0.25; it must take f\(batch, total\)"):
+        NetTrain(classifier(), (x, y), method=("ADAM", {"learning_rate_schedule": lambda progress: {}[progress]}), max_training_rounds=4, **report)
+    assert seen == []
