@@ -1,18 +1,21 @@
-"""Checkpoints: the whole training state in one safetensors file, and resuming from it.
+"""Checkpoints: the net as a file Import reads, and the whole training state for resuming.
 
-``training_progress_checkpointing`` takes ``("Directory", path)`` (a new file per checkpoint),
-``("File", path)`` (one file, overwritten), a path (a ``.safetensors`` name is a file, anything
-else a directory), or a dict ``{"directory": path, "interval": 2, "best": True, "resume": True}``:
+``training_progress_checkpointing`` takes ``("Directory", path)`` (new files per checkpoint),
+``("File", path)`` (one checkpoint, overwritten), a path (a ``.symnet`` or ``.safetensors`` name
+is a file, anything else a directory), or a dict ``{"directory": path, "interval": 2, "best": True,
+"resume": True}``:
 
 - ``interval``: every n rounds (default 1), or ``(n, "Rounds" | "Batches" | "Seconds")``;
-- ``best``: also keep ``best.safetensors`` with the net that did best on the validation set;
+- ``best``: also keep ``best.symnet`` with the net that did best on the validation set;
 - ``resume``: continue from the newest checkpoint in the directory (or the file, or the
-  checkpoint file given); with the same data and options, training then ends with the same
-  weights, bit for bit, as a run that was never interrupted.
+  checkpoint file given, either of its two files); with the same data and options, training
+  then ends with the same weights, bit for bit, as a run that was never interrupted.
 
-A checkpoint holds the net's arrays, the optimizer's state, the random generators and the
-progress so far; tensors are stored as safetensors, everything else as JSON in its metadata.
-Nothing is pickled, so loading a checkpoint never runs code.
+Each checkpoint is two files with the same name: ``….symnet``, the net at that point (``Import``
+reads it; these are the results' ``"CheckpointingFiles"``, as Wolfram's are net files), and
+``….safetensors``, the training state that ``resume`` reads: the net's arrays, the optimizer's
+state, the random generators and the progress so far (tensors as safetensors, everything else
+as JSON in its metadata). Nothing is pickled, so loading a checkpoint never runs code.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ def parse(spec: Any) -> list[CheckpointSpec]:
         return [s for item in spec for s in parse(item)]
     if isinstance(spec, str | Path):
         path = Path(spec)
-        return [CheckpointSpec(path, path.suffix != ".safetensors")]
+        return [CheckpointSpec(path, path.suffix not in (".safetensors", ".symnet"))]
     if isinstance(spec, tuple) and len(spec) >= 2 and spec[0] in ("File", "Directory"):
         extra = dict(spec[2]) if len(spec) > 2 and isinstance(spec[2], Mapping) else {}
         return parse({spec[0].lower(): spec[1], **extra})
@@ -88,9 +91,15 @@ def due(spec: CheckpointSpec, round_done: bool, rounds: int, batches: int) -> bo
 
 
 def file_for(spec: CheckpointSpec, rounds: int, batches: int) -> Path:
+    """The training-state file of a checkpoint (the net file is the same name with ``.symnet``)."""
     if not spec.directory:
-        return spec.path
+        return state_file(spec.path)
     return spec.path / f"checkpoint-round{rounds:04d}-batch{batches:07d}.safetensors"
+
+
+def state_file(path: Path) -> Path:
+    """The training-state file beside a checkpoint's net file (or the file itself)."""
+    return path.with_suffix(".safetensors") if path.suffix == ".symnet" else path
 
 
 def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -117,12 +126,6 @@ def save(path: Path, tensors: dict[str, torch.Tensor], optimizer: torch.optim.Op
     temporary.replace(path)
 
 
-def save_arrays(path: Path, tensors: dict[str, torch.Tensor], progress: dict[str, Any]) -> None:
-    """The best net's arrays alone (for ``best``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_file({f"arrays/{k}": v.detach().to("cpu").contiguous() for k, v in tensors.items()}, str(path), metadata={"format": FORMAT, "progress": json.dumps(progress)})
-
-
 @dataclass
 class Loaded:
     arrays: dict[str, torch.Tensor]
@@ -135,9 +138,10 @@ class Loaded:
 def newest(spec: CheckpointSpec) -> Path | None:
     """The checkpoint to resume from: the one named, or the newest in the directory."""
     if isinstance(spec.resume, str | Path):
-        return Path(spec.resume)
+        return state_file(Path(spec.resume))
     if not spec.directory:
-        return spec.path if spec.path.exists() else None
+        path = state_file(spec.path)
+        return path if path.exists() else None
     files = sorted(spec.path.glob("checkpoint-round*-batch*.safetensors"))
     return files[-1] if files else None
 
@@ -180,18 +184,28 @@ def write(s: Any, round_done: bool) -> None:
             tensors.update({f"best:{k}": v for k, v in s.flat_arrays(state.best_arrays).items()})
         generators = {"shuffle": s.generator.get_state(), "round_start": state.round_start if state.round_start is not None else s.generator.get_state(), "global": torch.get_rng_state()}
         net_path = path.with_suffix(".symnet")
-        for written in (path, net_path):
-            if str(written) not in state.files:
-                state.files.append(str(written))
+        if str(net_path) not in state.files:
+            state.files.append(str(net_path))
         save(path, tensors, s.optimizer, generators, state.progress(time.perf_counter() - s.started))
-        _export_net(s, net_path)
+        export_net(s, net_path, s.module.leaf_arrays())
 
 
-def _export_net(s: Any, path: Path) -> None:
-    """The net itself beside the training state, as a native file that Import reads."""
+def write_best(s: Any, spec: CheckpointSpec) -> None:
+    """``best.symnet``: the net that did best on the validation set so far."""
+    path = (spec.path if spec.directory else spec.path.parent) / "best.symnet"
+    export_net(s, path, s.state.best_arrays)
+    if str(path) not in s.state.files:
+        s.state.files.append(str(path))
+
+
+def export_net(s: Any, path: Path, arrays: Any) -> None:
+    """The net with the given arrays as a native file that Import reads (written atomically)."""
     from ..io import Export
 
-    Export(path, with_leaf_arrays(s.net, s.module.leaf_arrays()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".partial.symnet")
+    Export(temporary, with_leaf_arrays(s.net, arrays))
+    temporary.replace(path)
 
 
 def resume(s: Any) -> None:

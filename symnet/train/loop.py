@@ -418,10 +418,7 @@ def _track_best(s: Session, row: dict[str, float]) -> None:
         s.state.best_arrays = s.module.leaf_arrays()
         for spec in s.checkpoints:
             if spec.best:
-                path = (spec.path if spec.directory else spec.path.parent) / "best.safetensors"
-                checkpoints.save_arrays(path, s.flat_arrays(s.state.best_arrays), {"round": s.state.rounds, "value": value})
-                if str(path) not in s.state.files:
-                    s.state.files.append(str(path))
+                checkpoints.write_best(s, spec)
 
 
 def _should_stop(s: Session, row: dict[str, float]) -> bool:

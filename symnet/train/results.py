@@ -165,6 +165,7 @@ class NetTrainResults:
         return self._cache["FinalPlots"]
 
     def _checkpointing_files(self) -> list[str]:
+        """The checkpoints' net files (``.symnet``, which Import reads); each has its training state for resuming beside it in ``.safetensors``."""
         return list(self.checkpoint_files)
 
     def _properties(self) -> list[str]:

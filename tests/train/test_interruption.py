@@ -1,5 +1,7 @@
 """Ctrl-C, non-finite losses, checkpoints and resuming, and the errors NetTrain raises before the first batch."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -53,8 +55,10 @@ def test_checkpoints_are_written_and_resume_to_the_same_weights(tmp_path):
     assert partial.reason_training_stopped == "ManualStop"
     files = sorted(p.name for p in directory.glob("checkpoint-*.safetensors"))
     assert files == [f"checkpoint-round{r:04d}-batch{b:07d}.safetensors" for r, b in ((0, 2), (0, 4), (1, 6))]
-    assert (directory / "best.safetensors").exists()
-    assert partial.checkpointing_files[:2] == [str(directory / "checkpoint-round0000-batch0000002.safetensors"), str(directory / "checkpoint-round0000-batch0000002.symnet")]
+    assert (directory / "best.symnet").exists()
+    # the results name the net files (Import reads them), as Wolfram's CheckpointingFiles do
+    assert partial.checkpointing_files[:2] == [str(directory / "checkpoint-round0000-batch0000002.symnet"), str(directory / "checkpoint-round0000-batch0000004.symnet")]
+    assert str(directory / "best.symnet") in partial.checkpointing_files
 
     # resume from the newest checkpoint (after 6 batches): the same weights, bit for bit
     resumed = NetTrain(classifier(), (x, y), All, training_progress_checkpointing={**spec, "resume": True}, **options)
@@ -195,6 +199,19 @@ def test_checkpoint_net_file_imports_as_the_net_at_that_point(tmp_path):
 
     x, y = blobs(n=64)
     results = NetTrain(classifier(), (x, y), All, batch_size=16, max_training_rounds=2, training_progress_checkpointing=("Directory", tmp_path), **QUIET)
-    nets = [f for f in results.checkpointing_files if f.endswith(".symnet")]
-    assert len(nets) == 2
+    nets = results.checkpointing_files
+    assert [Path(f).name for f in nets] == ["checkpoint-round0001-batch0000004.symnet", "checkpoint-round0002-batch0000008.symnet"]
     np.testing.assert_array_equal(NetExtract(Import(nets[-1]), [0, "Weights"]), NetExtract(results.trained_net, [0, "Weights"]))
+    # resume accepts the net file too: it continues from the training state beside it
+    more = NetTrain(classifier(), (x, y), All, batch_size=16, max_training_rounds=3, training_progress_checkpointing={"directory": tmp_path, "resume": nets[-1]}, **QUIET)
+    assert more.automatic_choices["resumed_from"] == str(Path(nets[-1]).with_suffix(".safetensors")) and more.total_rounds == 3
+
+
+def test_a_checkpoint_file_named_symnet_is_the_net_beside_its_training_state(tmp_path):
+    from symnet import Import
+
+    x, y = blobs(n=32)
+    path = tmp_path / "net.symnet"
+    results = NetTrain(classifier(), (x, y), All, max_training_rounds=2, training_progress_checkpointing=path, **QUIET)
+    assert results.checkpointing_files == [str(path)] and (tmp_path / "net.safetensors").exists()
+    np.testing.assert_array_equal(NetExtract(Import(path), [2, "Biases"]), NetExtract(results.trained_net, [2, "Biases"]))
