@@ -51,11 +51,12 @@ class LossTerm:
 
     def loss(self, value: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
         """The mean loss of a batch (a scalar tensor)."""
+        value = at_least_float32(value)
         if self.layer is None:
-            return value.float().mean()
+            return value.mean()
         if self.fused:
-            return self.layer.from_logits(value.float(), target).mean()  # type: ignore[arg-type]
-        return self.layer.forward({}, value.float(), target).mean()  # type: ignore[arg-type]
+            return self.layer.from_logits(value, target).mean()  # type: ignore[arg-type]
+        return self.layer.forward({}, value, target).mean()  # type: ignore[arg-type]
 
     def scores(self, value: torch.Tensor) -> torch.Tensor:
         """The net's actual output (probabilities) from what the loss looks at."""
@@ -63,7 +64,7 @@ class LossTerm:
             return value
         if isinstance(self.layer, CrossEntropyLossLayer) and self.layer.target_form == "Binary":
             return torch.sigmoid(value)
-        return torch.softmax(value.float(), dim=-1)
+        return torch.softmax(at_least_float32(value), dim=-1)
 
     def describe(self) -> str:
         if self.layer is None:
@@ -71,6 +72,11 @@ class LossTerm:
         form = f'("{self.layer.target_form}")' if isinstance(self.layer, CrossEntropyLossLayer) else "()"
         weight = f" × {self.weight:g}" if self.weight != 1 else ""
         return f'{self.layer.kind}{form} on "{self.port}"{weight}' + (" (from logits)" if self.fused else "")
+
+
+def at_least_float32(value: torch.Tensor) -> torch.Tensor:
+    """The loss is summed in float32 under mixed precision (bfloat16 outputs) and stays float64 for Real64."""
+    return value.float() if value.dtype in (torch.bfloat16, torch.float16) or not value.is_floating_point() else value
 
 
 def last_layer(plan: Any, wire: int) -> tuple[Layer | None, int | None]:

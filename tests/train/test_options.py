@@ -260,3 +260,25 @@ def test_schedule_with_the_wrong_arguments_fails_before_the_first_batch():
     with pytest.raises(NetError, match=r"learning_rate_schedule\(0.25,\) raised KeyError: 0.25; it must take f\(batch, total\)"):
         NetTrain(classifier(), (x, y), method=("ADAM", {"learning_rate_schedule": lambda progress: {}[progress]}), max_training_rounds=4, **report)
     assert seen == []
+
+
+def test_real64_training_matches_a_float64_sgd_loop():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(32, 3))
+    y = x @ rng.normal(size=(3, 2)) + 0.1
+    net = NetInitialize(NetChain([LinearLayer(2)], input=3))
+    results = NetTrain(net, (x, y), All, working_precision="Real64", batch_size=32, max_training_rounds=3, learning_rate=0.1,
+                       method=("SGD", {"momentum": 0.0, "learning_rate_schedule": "Constant"}), **QUIET)
+    weights = torch.tensor(NetExtract(net, [0, "Weights"]), dtype=torch.float64, requires_grad=True)
+    biases = torch.tensor(NetExtract(net, [0, "Biases"]), dtype=torch.float64, requires_grad=True)
+    inputs, targets, losses = torch.from_numpy(x), torch.from_numpy(y), []
+    for _ in range(3):
+        loss = ((inputs @ weights.T + biases - targets) ** 2).mean()
+        losses.append(loss.item())
+        weights.grad = biases.grad = None
+        loss.backward()
+        with torch.no_grad():
+            weights -= 0.1 * weights.grad
+            biases -= 0.1 * biases.grad
+    np.testing.assert_allclose(results.batch_loss_list, losses, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(NetExtract(results.trained_net, [0, "Weights"]), weights.detach().numpy(), rtol=1e-6)
