@@ -9,7 +9,7 @@ from typing import Any
 
 from .containers.base import Container, key_text
 from .errors import NetError, closest
-from .layers.base import Layer
+from .layers.base import Layer, takes_net
 
 
 def _hyperparameters(layer: Layer) -> str:
@@ -133,6 +133,7 @@ def _information(net: Layer, prop: str) -> Any:
 PROPERTIES = ("Layers", "LayersCount", "LayerTypeCounts", "Arrays", "ArraysDimensions", "ArraysElementCounts", "ArraysTotalElementCount", "ArraysTotalSize", "InputPorts", "OutputPorts", "SummaryGraphic")
 
 
+@takes_net
 def NetInformation(net: Layer, prop: str | list[str] | None = None) -> Any:
     """A property of a net, a dict of several, or (with no property) all cheap ones.
 

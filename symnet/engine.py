@@ -13,6 +13,8 @@ Coders: an encoder on an input port is any object with ``port_type`` (a TensorTy
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -402,6 +404,14 @@ def _refined_for_data(net: Layer, tensors: dict[str, torch.Tensor]) -> Layer:
     return refined
 
 
+def _with_arity(net: Layer, arity: int) -> Layer:
+    cache = _cache(net)
+    key = ("arity", arity)
+    if key not in cache:
+        cache[key] = dataclasses.replace(net, arity=arity, types=None)
+    return cache[key]  # type: ignore[no-any-return]
+
+
 def _device(target_device: Any) -> str:
     name = str(target_device).lower()
     if name in ("gpu", "cuda"):
@@ -443,11 +453,13 @@ def evaluate(
         raise NetError(f'working_precision="{working_precision}" is not one of "Real32", "Real64".{closest(str(working_precision), PRECISIONS)}')
     dtype = PRECISIONS[working_precision]
     device = _device(target_device)
+    if net.variadic and isinstance(data, list | tuple) and len(data) > 1 and len(data) != len(net.input_ports()) and not isinstance(net.input, list):
+        # ThreadingLayer("Plus")([a, b, c]): a list gives one input per port, however many.
+        net = _with_arity(net, len(data))
     cache = _cache(net)
     coders = cache.get("coders")
     if coders is None:
         coders = cache["coders"] = net.coders()
-
     tensors: dict[str, torch.Tensor] = {}
     single = True
     for name, value in _split_inputs(net, data).items():
@@ -472,7 +484,7 @@ def evaluate(
 def _batches(tensors: dict[str, torch.Tensor], batch_size: int | None) -> list[dict[str, torch.Tensor]]:
     count = next(iter(tensors.values())).shape[0] if tensors else 1
     if batch_size is None:
-        per_example = sum(t[0].numel() for t in tensors.values()) if tensors else 1
+        per_example = sum(math.prod(t.shape[1:]) for t in tensors.values()) if tensors else 1
         batch_size = max(1, min(count, 2**20 // max(per_example, 1), 1024))
     if count <= batch_size:
         return [tensors]

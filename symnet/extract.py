@@ -6,9 +6,10 @@ from typing import Any
 
 from .containers.base import Container
 from .errors import NetError, closest
-from .layers.base import Layer
+from .layers.base import Layer, takes_net
 
 
+@takes_net
 def NetExtract(net: Layer, spec: Any) -> Any:
     """A member (by index, name or path), an array as a numpy array, or a port's coder.
 

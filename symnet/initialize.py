@@ -11,7 +11,7 @@ import torch
 
 from .containers.base import Container
 from .errors import NetError, ShapeError, closest
-from .layers.base import Layer
+from .layers.base import Layer, takes_net
 
 METHODS = ("Kaiming", "Xavier", "Orthogonal", "Random")
 DEFAULT_SEED = 1234
@@ -74,6 +74,7 @@ def _initialize(layer: Layer, path: tuple[str, ...], everything: bool, method: s
     return dataclasses.replace(layer, arrays={**layer.arrays, **new_arrays})
 
 
+@takes_net
 def NetInitialize(net: Layer, which: Any = None, *, method: str = "Kaiming", random_seeding: Any = None) -> Layer:
     """Give the net's uninitialized arrays values (all arrays when ``which`` is ``All``).
 

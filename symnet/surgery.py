@@ -18,7 +18,7 @@ from .containers.base import Connection, Container, Endpoint, key_text, to_layer
 from .containers.chain import NetChain
 from .containers.graph import NetGraph
 from .errors import NetError, ShapeError
-from .layers.base import Layer, is_coder
+from .layers.base import Layer, is_coder, takes_net
 from .ports import NetPort
 from .types import TensorType
 
@@ -271,6 +271,7 @@ def _span(spec: Any) -> tuple[Any, Any]:
     return (None, spec)
 
 
+@takes_net
 def NetTake(net: Layer, spec: Any) -> Layer:
     """The part of a net up to and including a layer, or a span of layers.
 
@@ -393,6 +394,7 @@ def _take_graph(net: Container, start: Any, end: Any) -> Layer:
     return _build("NetTake", lambda m: _graph(m, connections, port_specs), members)
 
 
+@takes_net
 def NetDrop(net: Layer, spec: Any) -> Layer:
     """The net without its first ``n`` layers (``n > 0``), its last ``-n`` layers (``n < 0``),
     or the layers ``start … end`` of a pair (both included, by index or name).
@@ -472,6 +474,7 @@ def _as_named_chain(items: list[tuple[str | None, Layer]], taken: set[str]) -> N
     return NetChain(_layers_argument(members)) if all(n is None for n, _ in items) else NetChain(dict(members))
 
 
+@takes_net
 def NetAppend(net: Layer, layers: Any, *, drop_mismatched_arrays: bool = False) -> NetChain:
     """The chain with layers added at the end: a layer, a ``("name", layer)`` pair, a list or a dict.
 
@@ -488,6 +491,7 @@ def NetAppend(net: Layer, layers: Any, *, drop_mismatched_arrays: bool = False) 
     return _join_renamed("NetAppend", net, extra, drop_mismatched_arrays)
 
 
+@takes_net
 def NetPrepend(net: Layer, layers: Any, *, drop_mismatched_arrays: bool = False) -> NetChain:
     """The chain with layers added at the start (same forms as :func:`NetAppend`).
 
@@ -510,6 +514,7 @@ def _join_renamed(function: str, a: Layer, b: Layer, drop_mismatched_arrays: boo
         raise type(error)(str(error).replace("NetJoin:", f"{function}:", 1)) from None
 
 
+@takes_net
 def NetInsert(net: Layer, layer: Any, position: Any, *, drop_mismatched_arrays: bool = False) -> NetChain:
     """The chain with a layer inserted so that it has index ``position`` (negative counts from
     the end of the result, so -1 appends), or before the layer of that name. ``layer`` may be a
@@ -546,6 +551,7 @@ def NetInsert(net: Layer, layer: Any, position: Any, *, drop_mismatched_arrays: 
     return _build("NetInsert", lambda m: _chain(m, net.input, net.output), members, drop_mismatched_arrays)  # type: ignore[return-value]
 
 
+@takes_net
 def NetDelete(net: Layer, spec: Any, *, drop_mismatched_arrays: bool = False) -> Layer:
     """The net without a layer (index or name) or a list of layers. In a chain the neighbours
     are joined; in a graph the inputs that the layer fed become inputs of the graph.
@@ -662,6 +668,7 @@ def _with_port(layer: Layer, port: str, value: Any, where: str) -> Layer:
     return dataclasses.replace(layer, output=value, types=None)
 
 
+@takes_net
 def NetReplacePart(net: Layer, rules: Any, *, drop_mismatched_arrays: bool = False) -> Layer:
     """The net with parts replaced: ``{part: value}``, a ``(part, value)`` pair or a list of pairs.
 
@@ -723,6 +730,7 @@ def _replace_member(layer: Layer, rules: list[tuple[Any, Any]]) -> Any:
     return _Pending(layer, {k: (m if m is not layer.layers[k] else _fresh(m)) for k, m in members.items()})
 
 
+@takes_net
 def NetReplace(net: Layer, rules: Any, *, drop_mismatched_arrays: bool = False) -> Layer:
     """The net with every member matching a pattern replaced, at any depth.
 
@@ -784,6 +792,7 @@ def _flat_parts(net: Container, prefix: tuple[str, ...], levels: int | None) -> 
     return members, connections, {}
 
 
+@takes_net
 def NetFlatten(net: Layer, levels: int | None = None) -> Layer:
     """The net with nested chains and graphs inlined (``levels`` limits the depth). Members of
     a nested container are named ``"outer/inner"``; when no member has a name, the result's
@@ -834,6 +843,7 @@ def _chains_only(net: Container, levels: int | None) -> bool:
     return True
 
 
+@takes_net
 def NetRename(net: Layer, renames: Any) -> Layer:
     """The net with layers renamed: ``{old: new}`` (old by index or name) or a ``(old, new)`` pair.
 

@@ -48,3 +48,14 @@ def test_extract_errors(net):
         NetExtract(net, 7)
     with pytest.raises(NetError, match=r'the array "Weights" of NetChain/0 \(LinearLayer\) is not initialized; call NetInitialize first'):
         NetExtract(NetChain([LinearLayer(2)], input=2), [0, "Weights"])
+
+
+def test_functions_of_nets_refuse_other_values():
+    from symnet import NetDrop
+
+    with pytest.raises(NetError, match=r"NetExtract: the first argument must be a net \(a layer, NetChain or NetGraph\), not list \[1, 2\]\."):
+        NetExtract([1, 2], "x")
+    with pytest.raises(NetError, match=r"NetInitialize: the first argument must be a net .*, not int 3\."):
+        NetInitialize(3)
+    with pytest.raises(NetError, match=r"NetDrop: the first argument must be a net .*, not str 'a'\."):
+        NetDrop("a", 1)

@@ -188,3 +188,14 @@ def test_compiled_module_is_a_copy(net):
     optimizer.step()
     np.testing.assert_array_equal(net(x), before)
     assert not np.allclose(module(torch.as_tensor(x)[None]).detach().numpy()[0], before)
+
+
+def test_empty_batch_gives_empty_result(net):
+    assert net(np.zeros((0, 4), dtype=np.float32)).shape == (0, 2)
+
+
+def test_variadic_layer_takes_any_number_of_inputs_as_a_list():
+    from symnet import CatenateLayer
+
+    assert CatenateLayer()([[1.0], [2.0, 3.0], [4.0, 5.0, 6.0]]).tolist() == [1, 2, 3, 4, 5, 6]
+    assert ThreadingLayer("Plus")([[1.0], [2.0], [3.0]]).tolist() == [6.0]

@@ -105,10 +105,15 @@ class Container(Layer):
 
     def port_specs(self) -> dict[str, Any]:
         specs = dict(self.ports)
-        if self.input is not None:
-            specs[self.input_ports()[0]] = self.input
-        if self.output is not None:
-            specs[self.output_ports()[0]] = self.output
+        for option, value, ports, name in (("input", self.input, self.input_ports(), "Input"), ("output", self.output, self.output_ports(), "Output")):
+            if value is None:
+                continue
+            if name in ports:
+                specs[name] = value
+            elif len(ports) == 1:
+                specs[ports[0]] = value
+            else:
+                raise NetError(f"{self.kind}: {option}= names no port: the net has the {option} ports {', '.join(ports)} and none is called \"{name}\"; give them with ports={{{ports[0]!r}: …}}.")
         return specs
 
     # -- inference ----------------------------------------------------------------------------

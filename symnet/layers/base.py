@@ -16,7 +16,8 @@ array; computed at construction). A subclass declares, as pure functions:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -163,9 +164,23 @@ class Layer:
         for _ in range(MAX_INFERENCE_ROUNDS):
             try:
                 refined = self.infer(dict(types))
-                new = {k: types[k].unify(refined.get(k, types[k])) if k in types else refined[k] for k in refined}
             except ShapeError as error:
-                raise ShapeError(f"{'/'.join(path)} ({self.kind}): {error}") from None
+                context = ""
+                if " conflicts with " in str(error) and "port" not in str(error):
+                    # a bare unification failure inside infer: show what the ports are
+                    shown = ", ".join(f"{p} {types[p]}" for p in (*self.input_ports(), *self.output_ports(), *self.array_names()))
+                    context = f" (ports and arrays: {shown}). Fix: change the layer's sizes or what it is connected to."
+                raise ShapeError(f"{'/'.join(path)} ({self.kind}): {error}{context}") from None
+            new = {}
+            for key, value in refined.items():
+                try:
+                    new[key] = types[key].unify(value) if key in types else value
+                except ShapeError:
+                    what = "array" if key in self.array_names() else "port"
+                    raise ShapeError(
+                        f'{"/".join(path)} ({self.kind}): the {what} "{key}" must be {value} by this layer\'s sizes but is {types[key]} '
+                        "by its connections or arguments. Fix: change the layer's sizes or what it is connected to."
+                    ) from None
             if new == types:
                 return new
             types = new
@@ -250,6 +265,18 @@ class Layer:
         return self is other
 
     __hash__ = object.__hash__
+
+
+def takes_net(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Make a public function whose first argument is a net say so when it is given something else."""
+
+    @functools.wraps(function)
+    def checked(net: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(net, Layer):
+            raise NetError(f"{function.__name__}: the first argument must be a net (a layer, NetChain or NetGraph), not {type(net).__name__} {net!r:.60}.")
+        return function(net, *args, **kwargs)
+
+    return checked
 
 
 def same_type(types: dict[str, TensorType], a: str = "Input", b: str = "Output") -> dict[str, TensorType]:

@@ -64,4 +64,15 @@ class FunctionLayer(Layer):
         return types
 
     def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
-        return self._callable(x)  # type: ignore[no-any-return]
+        result = self._callable(x)
+        if not isinstance(result, torch.Tensor):
+            raise NetError(f"FunctionLayer: the function {self.path or self.function!r} returned a {type(result).__name__}, not a torch tensor; it must compute with torch operations on the batch.")
+        expected = self.types["Output"]  # type: ignore[index]
+        if expected.dims is not None:
+            actual = tuple(result.shape[1:])
+            if result.shape[:1] != x.shape[:1] or len(actual) != len(expected.dims) or any(isinstance(d, int) and d != a for d, a in zip(expected.dims, actual)):
+                raise NetError(
+                    f"FunctionLayer: the function {self.path or self.function!r} returned shape {actual} for each of {x.shape[0]} examples "
+                    f"(a batch of shape {tuple(result.shape)}) but the layer's output is declared {expected}; give output= the shape it computes."
+                )
+        return result

@@ -151,3 +151,12 @@ def test_nets_are_immutable():
         net.layers = {}  # type: ignore[misc]
     initialized = NetInitialize(net)
     assert not net.initialized and initialized.initialized
+
+
+def test_conflict_inside_a_layer_lists_its_ports():
+    from symnet import NetDecoder
+
+    with pytest.raises(ShapeError, match=r"NetChain/1 \(ElementwiseLayer\): \(1,\) conflicts with \(\) \(ports and arrays: Input \(1,\), Output \(\)\)\. Fix: change the layer's sizes"):
+        NetChain([LinearLayer(1), "LogisticSigmoid"], input=2, output=NetDecoder("Boolean"))
+    with pytest.raises(ShapeError, match=r"LinearLayer \(LinearLayer\): \(1, 2\) conflicts with \(3, \?\) \(ports and arrays: Input \(…\), Output \(…\), Weights \(1, 2\), Biases \(…\)\)"):
+        LinearLayer(3, arrays={"Weights": [[1.0, 2.0]]})

@@ -83,3 +83,12 @@ def test_intermediate_ports_and_gradients():
     np.testing.assert_allclose(net(x), np.tanh(hidden), rtol=1e-6)
     grad = net(x, NetPort(["act", "Input"]))
     np.testing.assert_allclose(grad, hidden, rtol=1e-6)
+
+
+def test_input_option_goes_to_the_port_named_input():
+    from symnet import MeanSquaredLossLayer, NetError
+
+    graph = NetGraph({"l": LinearLayer(2), "loss": MeanSquaredLossLayer()}, [("l", NetPort("loss", "Input")), (NetPort("Target"), NetPort("loss", "Target"))], input=3)
+    assert graph.types["Input"].dims == (3,) and graph.types["Target"].dims == (2,)
+    with pytest.raises(NetError, match=r'NetGraph: input= names no port: the net has the input ports a, b and none is called "Input"; give them with ports=\{\'a\': …\}\.'):
+        NetGraph({"x": LinearLayer(2), "y": LinearLayer(2), "sum": ThreadingLayer("Plus")}, [(NetPort("a"), "x", "sum"), (NetPort("b"), "y", "sum")], input=3)
