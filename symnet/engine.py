@@ -436,7 +436,7 @@ def _device(target_device: Any) -> str:
 
 
 def _to_python(tensor: torch.Tensor, single: bool) -> Any:
-    array = tensor.detach().to("cpu").numpy()
+    array = np.ascontiguousarray(tensor.detach().to("cpu").numpy())  # channels-last results come back in C order
     if single:
         array = array[0]
         if array.ndim == 0:
