@@ -8,14 +8,18 @@ or ``(N, H, W, C)`` a batch. Its output is float32 ``(C, H, W)`` per example wit
 already of the port's numeric shape bypasses the encoder (the engine passes it through).
 
 Batches of arrays at the target size are converted in a few whole-batch torch operations;
-images that need resizing, and files, are decoded and resized by Pillow in a thread pool
-(Pillow releases the GIL while it decodes and resamples).
+images that need resizing are decoded and resized by Pillow in a thread pool (Pillow releases
+the GIL while it resamples). Many files (``PROCESS_THRESHOLD`` or more) are decoded in worker
+processes: opening and parsing a small PNG is mostly Python work that holds the GIL, so
+threads alone give no speed-up there.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
-from concurrent.futures import ThreadPoolExecutor
+import sys
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -51,6 +55,26 @@ def executor() -> ThreadPoolExecutor:
     if _executor is None:
         _executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="symnet-image")
     return _executor
+
+
+_processes: ProcessPoolExecutor | None = None
+#: from this many files on, decoding goes to worker processes
+PROCESS_THRESHOLD = 256
+
+
+def processes() -> ProcessPoolExecutor | None:
+    """The shared worker processes that decode many files (Linux only: they are forked, so
+    they start at once and need not import anything)."""
+    global _processes
+    if _processes is None and sys.platform.startswith("linux") and WORKERS > 1:
+        _processes = ProcessPoolExecutor(max_workers=WORKERS, mp_context=multiprocessing.get_context("fork"))
+    return _processes
+
+
+def _decode_files(job: tuple[Any, list[tuple[Any, int]]]) -> list[np.ndarray]:
+    """Run in a worker process: decode one chunk of files with the encoder's settings."""
+    encoder, chunk = job
+    return encoder._load_chunk(chunk)  # type: ignore[no-any-return]
 
 
 def _check_size(where: str, size: Any) -> tuple[int, int] | None:
@@ -205,7 +229,12 @@ class ImageEncoder(ImageParameters):
     def _load_many(self, items: list[Any]) -> np.ndarray:
         """Decode and resize each item (in parallel when there are several) → (N, H, W, C) uint8."""
         work = [(item, index) for index, item in enumerate(items)]
-        if len(work) > 1:
+        workers = processes() if len(work) >= PROCESS_THRESHOLD and all(isinstance(item, str | os.PathLike) for item in items) else None
+        if workers is not None:
+            size = -(-len(work) // (WORKERS * 2))
+            jobs = [(self, work[start : start + size]) for start in range(0, len(work), size)]
+            arrays = [array for chunk in workers.map(_decode_files, jobs) for array in chunk]
+        elif len(work) > 1:
             # a few contiguous chunks per thread: one task per image costs as much as a small PNG
             pool = executor()
             size = -(-len(work) // (WORKERS * 4))
