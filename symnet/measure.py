@@ -13,8 +13,9 @@ import numpy as np
 import torch
 
 from . import metrics
-from .engine import PRECISIONS, _device, _refined_for_data, cached_module, prepare_input
+from .engine import PRECISIONS, _device, cached_module
 from .errors import InputError, NetError, closest
+from .evaluation import _refined_for_data, prepare_input
 from .layers.base import Layer
 
 CLASSIFIER = ("Accuracy", "ErrorRate", "Precision", "Recall", "F1Score", "ConfusionMatrix", "ConfusionMatrixPlot", "Perplexity", "TopKAccuracy", "AreaUnderROCCurve")

@@ -240,7 +240,8 @@ class Layer:
         NetPortGradient or a decoder property (default: every output, decoded by its decoder);
         ``None`` gives raw arrays. Options: ``batch_size``, ``target_device`` ("cpu", "cuda"),
         ``working_precision`` ("Real32", "Real64"), ``evaluation_mode`` ("Test", "Train")."""
-        from ..engine import Automatic, evaluate
+        from ..engine import Automatic
+        from ..evaluation import evaluate
 
         if unknown:
             options = ("batch_size", "target_device", "working_precision", "evaluation_mode")

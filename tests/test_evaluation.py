@@ -1,4 +1,4 @@
-"""Evaluation: one example or a batch, input errors, precision, ports, gradients, caching."""
+"""Evaluation (symnet.evaluation) and compilation (symnet.engine): one example or a batch, input errors, precision, ports, gradients, caching."""
 
 import numpy as np
 import pytest
