@@ -7,22 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from symnet import NetError, datasets
+from symnet import datasets
+from tests.fashion import requires_fashion_mnist
 
 SEEDS = Path(__file__).resolve().parent.parent / "examples" / "seeds"
 
 
-def _fashion_mnist_available() -> bool:
-    try:
-        datasets.load("FashionMNIST", "test", download_missing=False)
-    except NetError:
-        return False
-    return True
 
-
-needs_fashion_mnist = pytest.mark.skipif(
-    not _fashion_mnist_available(), reason="Fashion-MNIST is not installed (/usr/share/datasets/fashion-mnist) or cached; the test does not download it"
-)
 
 
 def _run(name: str) -> dict:
@@ -42,7 +33,7 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
-@needs_fashion_mnist
+@requires_fashion_mnist
 def test_wolfram_intro(capsys):
     result = _run("wolfram_intro")
     # NetEncoder[{"Image", {64, 64}, ColorSpace -> "Grayscale"}] and back with NetDecoder
@@ -70,7 +61,7 @@ def test_wolfram_intro(capsys):
     assert "netFeature = NetDrop[net, -2]" in printed
 
 
-@needs_fashion_mnist
+@requires_fashion_mnist
 def test_pytorch_mnist_notebook(capsys):
     result = _run("pytorch_mnist_notebook")
     # the shapes of the notebook's comments, inferred without running the net
@@ -86,7 +77,7 @@ def test_pytorch_mnist_notebook(capsys):
     assert "Loss: " in printed and "Accuracy on test set: " in printed
 
 
-@needs_fashion_mnist
+@requires_fashion_mnist
 def test_intro_to_neural_nets(capsys):
     result = _run("intro_to_neural_nets")
     neuron, by_hand = result["neuron"]

@@ -3,22 +3,13 @@
 import importlib.util
 from pathlib import Path
 
-import pytest
-
-from symnet import NetError, datasets
+from tests.fashion import requires_fashion_mnist
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "transfer_learning.py"
 
 
-def _fashion_mnist_available() -> bool:
-    try:
-        datasets.load("FashionMNIST", "test", download_missing=False)
-    except NetError:
-        return False
-    return True
 
-
-@pytest.mark.skipif(not _fashion_mnist_available(), reason="Fashion-MNIST is not installed or cached (the test does not download it)")
+@requires_fashion_mnist
 def test_transfer_learning_example_quick(capsys):
     spec = importlib.util.spec_from_file_location("transfer_learning", EXAMPLE)
     module = importlib.util.module_from_spec(spec)
