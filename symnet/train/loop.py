@@ -28,6 +28,7 @@ from . import measurements as measuring
 from .arrays import load_leaf_arrays
 from .data import Generated, check_lengths, is_dataset, scaled_fraction, split_off, split_ports
 from .losses import build_terms
+from .memory import keep_freed_memory
 from .options import (
     AUTOMATIC_LEARNING_RATES,
     MAXIMIZED,
@@ -123,6 +124,7 @@ def _seed(value: Any) -> int:
 def train(s: Session) -> NetTrainResults:
     """Set up (checking everything before the first batch), then run the loop."""
     where = "NetTrain"
+    keep_freed_memory()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(s.seed)
         net = s.net if s.net.initialized else NetInitialize(s.net, random_seeding=s.seed)

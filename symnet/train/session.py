@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +20,26 @@ from .losses import target_column
 from .results import NetTrainResults
 
 EVALUATION_BATCH = 1024
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run a batch's small data operations (a gather, a few elementwise ops on ~100 kB) in one thread.
+
+    They gain nothing from a second thread, and on a machine whose cores other processes share,
+    each parallel region can wait milliseconds for a descheduled worker thread: measured on 2
+    shared cores, gathering 128 Fashion-MNIST images took 7.9 ms with 2 threads and 0.1 ms with 1.
+    Elementwise results do not depend on the thread count, so training stays reproducible.
+    """
+    threads = torch.get_num_threads()
+    if threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 @dataclass
@@ -116,7 +138,8 @@ class Session:
             check_lengths(columns, where)
             return self.to_device(make_table(self, columns, class_names, where).batch(slice(None)))
         indices = order[index * self.batch_size : (index + 1) * self.batch_size]  # type: ignore[index]
-        return self.to_device(self.table.batch(indices))  # type: ignore[union-attr]
+        with one_thread():
+            return self.to_device(self.table.batch(indices))  # type: ignore[union-attr]
 
     def to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         result = {}
