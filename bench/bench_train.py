@@ -39,9 +39,9 @@ def notebook_module() -> nn.Module:
 
 def symnet_net(class_names):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
-    from demo import notebook_cnn
+    from demo import initialized_cnn
 
-    return notebook_cnn(class_names)
+    return initialized_cnn(class_names)
 
 
 def plain_epoch(images: torch.Tensor, labels: torch.Tensor, seed: int) -> float:
