@@ -282,3 +282,14 @@ def test_real64_training_matches_a_float64_sgd_loop():
             biases -= 0.1 * biases.grad
     np.testing.assert_allclose(results.batch_loss_list, losses, rtol=1e-12, atol=0)
     np.testing.assert_allclose(NetExtract(results.trained_net, [0, "Weights"]), weights.detach().numpy(), rtol=1e-6)
+
+
+def test_training_keeps_freed_memory_for_the_next_batch_on_glibc():
+    import platform
+
+    from symnet.train.memory import keep_freed_memory
+
+    x, y = blobs(n=16)
+    NetTrain(classifier(), (x, y), max_training_rounds=1, **QUIET)
+    glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+    assert keep_freed_memory() is glibc and keep_freed_memory() is glibc  # applied once per process
