@@ -21,6 +21,8 @@ def _suffix(path: Any, function: str) -> str:
     if not isinstance(path, str | os.PathLike):
         raise NetError(f"{function}: the first argument must be a file path, not {type(path).__name__}.")
     suffix = Path(path).suffix.lower()
+    if suffix == ".safetensors" and function == "Import" and Path(path).with_suffix(".symnet").exists():
+        raise NetError(f'Import("{path}"): this is NetTrain\'s training state (arrays, optimizer, progress); the net saved beside it is "{Path(path).with_suffix(".symnet")}": import that file.')
     if suffix not in FORMATS:
         raise NetError(f'{function}("{path}"): unknown file format "{suffix}"; use one of {", ".join(FORMATS)}.')
     return suffix

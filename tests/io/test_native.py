@@ -318,3 +318,12 @@ def test_container_members_keep_their_names(tmp_path):
     loaded = Import(Export(tmp_path / "chain.symnet", net))
     assert list(loaded.layers) == ["linear", "act", "out"]
     assert isinstance(loaded.layers["out"], Container)
+
+
+def test_import_of_a_checkpoint_state_file_names_the_net_file(tmp_path):
+    from symnet import Import
+
+    (tmp_path / "round-3.safetensors").write_bytes(b"state")
+    (tmp_path / "round-3.symnet").write_bytes(b"net")
+    with pytest.raises(NetError, match=r"this is NetTrain's training state .*; the net saved beside it is \".*round-3\.symnet\": import that file\."):
+        Import(tmp_path / "round-3.safetensors")
