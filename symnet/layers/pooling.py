@@ -37,18 +37,18 @@ _MEAN_POOLS: dict[int, Callable[..., torch.Tensor]] = {1: F.avg_pool1d, 2: F.avg
 class PoolingLayer(Layer):
     """Pools each channel over windows of 1, 2 or 3 spatial axes: their maximum, mean or total.
 
-    ``kernel_size`` is an int or one int per spatial axis; ``stride`` defaults to the kernel
-    size (non-overlapping windows, like Wolfram's ``PoolingLayer[2, 2]``; note that Wolfram's
-    own default stride is 1). ``function`` is "Max", "Mean" or "Total" (the sum of a window).
+    ``kernel_size`` is an int or one int per spatial axis; ``stride`` defaults to 1, as in
+    Wolfram's ``PoolingLayer[n]`` (= ``PoolingLayer[n, 1]``); non-overlapping windows, torch's
+    default, are ``PoolingLayer(2, 2)``. ``function`` is "Max", "Mean" or "Total" (a window's sum).
 
     Padding: "Max" ignores padded positions (they are -inf); "Mean" and "Total" treat them as
     zeros that count, so a "Mean" window is always divided by the full kernel size (torch's
     ``count_include_pad=True``) and "Total" is exactly "Mean" times the kernel size.
 
-    >>> PoolingLayer(2, input=(32, 24, 24)).types["Output"]
+    >>> PoolingLayer(2, 2, input=(32, 24, 24)).types["Output"]
     TensorType((32, 12, 12))
     >>> PoolingLayer(2, function="Total")([[1.0, 2.0, 3.0, 4.0]]).tolist()
-    [[3.0, 7.0]]
+    [[3.0, 5.0, 7.0]]
     """
 
     kernel_size: int | tuple[int, ...] = 2
@@ -73,7 +73,7 @@ class PoolingLayer(Layer):
 
     def geometry(self, rank: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
         kernel = _per_axis(self.kernel_size, rank)
-        return kernel, kernel if self.stride is None else _per_axis(self.stride, rank)
+        return kernel, (1,) * rank if self.stride is None else _per_axis(self.stride, rank)
 
     def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
         rank = _resolve_rank(self._rank, types, (("Input", 1), ("Output", 1)), "pooling")  # type: ignore[attr-defined]

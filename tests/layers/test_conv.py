@@ -139,7 +139,7 @@ def test_input_smaller_than_kernel():
 
 def test_input_smaller_than_kernel_in_a_chain_names_the_layer():
     with pytest.raises(ShapeError, match=r'NetChain/2 \(ConvolutionLayer\): port "Input" has spatial size \(4, 4\), smaller than the kernel \(5, 5\)'):
-        NetChain([ConvolutionLayer(8, 5), PoolingLayer(2), ConvolutionLayer(8, 5)], input=(1, 12, 12))
+        NetChain([ConvolutionLayer(8, 5), PoolingLayer(2, 2), ConvolutionLayer(8, 5)], input=(1, 12, 12))
 
 
 def test_wrong_input_rank():
@@ -238,7 +238,7 @@ def total_pool_reference(x, kernel, stride, padding):
 )
 def test_max_and_mean_pooling_match_torch(input_shape, kernel, stride, padding):
     rank = len(input_shape) - 1
-    torch_stride = kernel if stride is None else stride
+    torch_stride = 1 if stride is None else stride  # Wolfram: PoolingLayer[n] = PoolingLayer[n, 1]
     max_pool = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[rank]
     avg_pool = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}[rank]
     check_layer(PoolingLayer(kernel, stride, padding=padding, input=input_shape), lambda a, x: max_pool(x, kernel, torch_stride, padding), batch=2)
@@ -266,10 +266,11 @@ def test_mean_pooling_counts_padding_and_total_is_mean_times_kernel():
     assert (PoolingLayer(3, 1, padding=1)(-ones) == -1).all()
 
 
-def test_pooling_stride_defaults_to_kernel_and_same_padding():
-    assert PoolingLayer(2, input=(32, 24, 24)).types["Output"] == TensorType((32, 12, 12))
-    assert PoolingLayer(3, input=(2, 10)).types["Output"] == TensorType((2, 3))
-    same = PoolingLayer(2, padding="Same", input=(2, 5, 5))
+def test_pooling_stride_defaults_to_one_as_in_wolfram_and_same_padding():
+    assert PoolingLayer(2, input=(32, 24, 24)).types["Output"] == TensorType((32, 23, 23))
+    assert PoolingLayer(2, 2, input=(32, 24, 24)).types["Output"] == TensorType((32, 12, 12))
+    assert PoolingLayer(3, 3, input=(2, 10)).types["Output"] == TensorType((2, 3))
+    same = PoolingLayer(2, 2, padding="Same", input=(2, 5, 5))
     assert same.types["Output"] == TensorType((2, 3, 3))
     check_layer(same, lambda a, x: F.max_pool2d(F.pad(x, (0, 1, 0, 1), value=-torch.inf), 2), batch=2)
     mean_same = PoolingLayer(3, 2, function="Mean", padding="Same", input=(2, 6))
