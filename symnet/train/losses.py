@@ -27,7 +27,7 @@ from ..errors import InputError, NetError, closest
 from ..layers.base import Layer
 from ..layers.basic import ElementwiseLayer, SoftmaxLayer
 from ..layers.loss import CrossEntropyLossLayer, LossLayer, MeanSquaredLossLayer
-from .data import Column, first_nonfinite, integer_values, numeric_tensor
+from .data import Column, check_example_shape, first_nonfinite, integer_values, numeric_tensor
 
 
 @dataclass
@@ -212,7 +212,7 @@ def target_column(term: LossTerm, net: Layer, values: Any, coder: Any, class_nam
         tensor = numeric_tensor(values, where)
         if tensor is None:
             raise InputError(f"{where}: the targets must be class indices (integers 0 … {(target_type.bound or 1) - 1}) but example 0 is {values[0]!r}; to train on labels, give the output a NetDecoder(\"Class\", labels).")
-        _check_rank(tensor, target_type.dims, where, "class indices")
+        check_example_shape(tensor, target_type.dims, where, "class indices")
         return Column(integer_values(tensor, target_type.bound, where, "targets"))
     tensor = numeric_tensor(values, where)
     if tensor is None:
@@ -224,7 +224,7 @@ def target_column(term: LossTerm, net: Layer, values: Any, coder: Any, class_nam
         elif tuple(tensor.shape[1:]) == (1,) and tuple(dims) == ():
             tensor = tensor.squeeze(1)
         else:
-            _check_rank(tensor, dims, where, "targets")
+            check_example_shape(tensor, dims, where, "targets")
     bad = first_nonfinite(tensor.to(torch.float64) if not tensor.is_floating_point() else tensor)
     if bad is not None:
         raise InputError(f"{where}: example {bad} contains NaN or infinite values.")
@@ -242,15 +242,6 @@ def _first(values: Any) -> Any:
         return values[0]
     except (TypeError, IndexError, KeyError):
         return values
-
-
-def _check_rank(tensor: torch.Tensor, dims: Any, where: str, what: str) -> None:
-    if dims is None:
-        return
-    actual = tuple(tensor.shape[1:])
-    if len(actual) != len(dims) or any(isinstance(d, int) and d != a for d, a in zip(dims, actual)):
-        shown = "(" + ", ".join("?" if not isinstance(d, int) else str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
-        raise InputError(f"{where}: the {what} must each have shape {shown} but example 0 has shape {actual}.")
 
 
 def class_indices(decoder: Any, values: Any, class_names: Any, where: str) -> np.ndarray:
