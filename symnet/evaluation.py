@@ -326,28 +326,28 @@ def _answer(net: Layer, runnable: Layer, module: CompiledNet, tensors: dict[str,
 def _gradient(net: Layer, module: CompiledNet, tensors: dict[str, torch.Tensor], request: NetPortGradient, single: bool, device: str) -> Any:
     inputs = {p: t.to(device).detach().clone().requires_grad_(t.is_floating_point()) for p, t in tensors.items()}
     path = request.path
-    with torch.enable_grad():
-        if len(path) == 1 and path[0] in inputs:
-            target = inputs[path[0]]
-            if not target.requires_grad:
-                raise NetError(f'NetPortGradient("{path[0]}"): the port takes integers, which have no gradient.')
-        else:
-            keys, layer, name = _resolve_path(net, path, repr(request))
-            if name not in layer.array_names():
-                raise NetError(f"{request!r}: name an input port of the net ({', '.join(net.input_ports())}) or an array of a layer, such as NetPortGradient([layer, \"Weights\"]).")
-            index = next(i for i, (p, _) in enumerate(module.plan.leaves) if p == keys)
-            target = getattr(module.leaves[index], name)
-        frozen = not target.requires_grad
-        target.requires_grad_(True)
-        try:
+    of_input = len(path) == 1 and path[0] in inputs
+    if of_input:
+        target = inputs[path[0]]
+        if not target.requires_grad:
+            raise NetError(f'NetPortGradient("{path[0]}"): the port takes integers, which have no gradient.')
+    else:
+        keys, layer, name = _resolve_path(net, path, repr(request))
+        if name not in layer.array_names():
+            raise NetError(f"{request!r}: name an input port of the net ({', '.join(net.input_ports())}) or an array of a layer, such as NetPortGradient([layer, \"Weights\"]).")
+        index = next(i for i, (p, _) in enumerate(module.plan.leaves) if p == keys)
+        target = getattr(module.leaves[index], name)
+    # The cached module's arrays do not require gradients; this one does, for this call only.
+    frozen = not target.requires_grad
+    target.requires_grad_(True)
+    try:
+        with torch.enable_grad():
             outputs = module.run([inputs[p] for p in net.input_ports()], module.output_wires)
             total = sum(o.sum() for o in outputs if o.is_floating_point())
             (grad,) = torch.autograd.grad(total, [target], allow_unused=True)
-        finally:
-            if frozen and target is not inputs.get(path[0]):
-                target.requires_grad_(False)
+    finally:
+        if frozen:
+            target.requires_grad_(False)
     if grad is None:
         grad = torch.zeros_like(target)
-    if target is inputs.get(path[0]) if len(path) == 1 else False:
-        return _to_python(grad, single)
-    return grad.detach().cpu().numpy()
+    return _to_python(grad, single) if of_input else grad.detach().cpu().numpy()

@@ -35,10 +35,10 @@ class NetGraph(Container):
 
     edges: Sequence[Any] = field(default=())
 
-    def _endpoints(self, element: Any, as_source: bool) -> list[Any]:
+    def _endpoints(self, element: Any) -> list[Any]:
         """Resolve one element of an edge into (key or None, port or None) pairs."""
         if isinstance(element, list):
-            return [e for item in element for e in self._endpoints(item, True)]
+            return [e for item in element for e in self._endpoints(item)]
         if isinstance(element, NetPort):
             if len(element.path) == 1:
                 return [(None, element.path[0])]
@@ -62,8 +62,8 @@ class NetGraph(Container):
             if not isinstance(edge, tuple) or len(edge) < 2:
                 raise GraphError(f"NetGraph: the edge {edge!r} must be a tuple of at least two elements, such as (0, 1) or (0, 1, 2).")
             for a, b in zip(edge, edge[1:]):
-                for source in self._endpoints(a, True):
-                    for destination in self._endpoints(b, False):
+                for source in self._endpoints(a):
+                    for destination in self._endpoints(b):
                         pairs.append((source, destination))
 
         # Variadic layers get as many inputs as edges lead into them.
