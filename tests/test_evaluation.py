@@ -41,7 +41,7 @@ def test_single_example_and_batch_forms(net):
 
 def test_batch_size_option_gives_same_result(net):
     x = np.random.default_rng(1).normal(size=(37, 4))
-    np.testing.assert_allclose(net(x, batch_size=5), net(x), rtol=1e-6)
+    np.testing.assert_allclose(net(x, batch_size=5), net(x), rtol=1e-6, atol=1e-6)
 
 
 def test_real64_precision(net):
