@@ -1,26 +1,34 @@
-"""The shared layer test harness: inferred shape == actual shape, values == a reference,
-gradients pass ``torch.autograd.gradcheck`` in float64.
+"""Helpers shared by every test module, as fixtures (test modules never import each other).
 
-    check_layer(LinearLayer(3, input=4), reference=lambda a, x: x @ a["Weights"].T + a["Biases"])
+- ``check_layer``: the layer harness: inferred shape == actual shape, values == a reference,
+  gradients pass ``torch.autograd.gradcheck`` in float64::
 
-``reference(arrays, *inputs)`` gets the layer's arrays (float64 tensors) and batched float64
-inputs and returns the expected batched output(s), computed with torch or numpy directly.
+      def test_linear(check_layer):
+          check_layer(LinearLayer(3, input=4), reference=lambda a, x: x @ a["Weights"].T + a["Biases"])
+
+  ``reference(arrays, *inputs)`` gets the layer's arrays (float64 tensors) and batched float64
+  inputs and returns the expected batched output(s), computed with torch or numpy directly.
+- ``random_input``: random batched data for a layer's port (``random_input(layer, port, batch, generator)``).
+- ``@pytest.mark.fashion_mnist``: the test needs the real Fashion-MNIST files and skips, with a
+  reason, where they are absent (tests never download them).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import pytest
 import torch
 
-from symnet import NetInitialize
+from symnet import NetError, NetInitialize, datasets
 from symnet.engine import LeafModule
 from symnet.layers.base import Layer
 
 
-def random_input(layer: Layer, port: str, batch: int, generator: torch.Generator, low: float = -1.0, high: float = 1.0) -> torch.Tensor:
+def _random_input(layer: Layer, port: str, batch: int, generator: torch.Generator, low: float = -1.0, high: float = 1.0) -> torch.Tensor:
     t = layer.types[port]
     assert t.fixed, f"{layer.kind}: port {port} has no fixed shape ({t}); give the test an input shape"
     shape = (batch, *t.dims)
@@ -30,7 +38,7 @@ def random_input(layer: Layer, port: str, batch: int, generator: torch.Generator
     return torch.rand(shape, generator=generator, dtype=torch.float64) * (high - low) + low
 
 
-def check_layer(
+def _check_layer(
     layer: Layer,
     reference: Callable[..., Any] | None = None,
     *,
@@ -48,7 +56,7 @@ def check_layer(
     if not layer.initialized:
         layer = NetInitialize(layer, random_seeding=seed)
     if inputs is None:
-        inputs = [random_input(layer, port, batch, generator, low, high) for port in layer.input_ports()]
+        inputs = [_random_input(layer, port, batch, generator, low, high) for port in layer.input_ports()]
     module = LeafModule(layer).double()
     module.train(training)
     outputs = module(*inputs)
@@ -87,3 +95,33 @@ def check_layer(
         if any(a.requires_grad for a in check_args):
             assert torch.autograd.gradcheck(function, check_args, eps=1e-6, atol=1e-5), f"{layer.kind}: gradcheck failed"
     return outputs
+
+
+@pytest.fixture
+def check_layer() -> Callable[..., list[torch.Tensor]]:
+    """The layer harness (see the module docstring)."""
+    return _check_layer
+
+
+@pytest.fixture
+def random_input() -> Callable[..., torch.Tensor]:
+    """Random batched data for one port of a layer whose shape is fixed."""
+    return _random_input
+
+
+@functools.cache
+def _fashion_mnist_available() -> bool:
+    try:
+        datasets.load("FashionMNIST", "test", download_missing=False)
+    except NetError:
+        return False
+    return True
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "fashion_mnist: the test needs the real Fashion-MNIST files (skipped where they are absent)")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("fashion_mnist") and not _fashion_mnist_available():
+        pytest.skip("Fashion-MNIST is not installed (/usr/share/datasets/fashion-mnist) or cached; tests do not download it")

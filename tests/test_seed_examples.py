@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from symnet import datasets
-from tests.fashion import requires_fashion_mnist
 
 SEEDS = Path(__file__).resolve().parent.parent / "examples" / "seeds"
 
@@ -33,7 +32,7 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
-@requires_fashion_mnist
+@pytest.mark.fashion_mnist
 def test_wolfram_intro(capsys):
     result = _run("wolfram_intro")
     # NetEncoder[{"Image", {64, 64}, ColorSpace -> "Grayscale"}] and back with NetDecoder
@@ -61,7 +60,7 @@ def test_wolfram_intro(capsys):
     assert "netFeature = NetDrop[net, -2]" in printed
 
 
-@requires_fashion_mnist
+@pytest.mark.fashion_mnist
 def test_pytorch_mnist_notebook(capsys):
     result = _run("pytorch_mnist_notebook")
     # the shapes of the notebook's comments, inferred without running the net
@@ -77,7 +76,7 @@ def test_pytorch_mnist_notebook(capsys):
     assert "Loss: " in printed and "Accuracy on test set: " in printed
 
 
-@requires_fashion_mnist
+@pytest.mark.fashion_mnist
 def test_intro_to_neural_nets(capsys):
     result = _run("intro_to_neural_nets")
     neuron, by_hand = result["neuron"]

@@ -3,13 +3,13 @@
 import importlib.util
 from pathlib import Path
 
-from tests.fashion import requires_fashion_mnist
+import pytest
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "transfer_learning.py"
 
 
 
-@requires_fashion_mnist
+@pytest.mark.fashion_mnist
 def test_transfer_learning_example_quick(capsys):
     spec = importlib.util.spec_from_file_location("transfer_learning", EXAMPLE)
     module = importlib.util.module_from_spec(spec)

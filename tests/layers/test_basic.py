@@ -19,20 +19,19 @@ from symnet import (
     ThreadingLayer,
 )
 from symnet.layers.basic import ACTIVATIONS
-from tests.harness import check_layer
 
 
-def test_linear_matches_torch():
+def test_linear_matches_torch(check_layer):
     check_layer(LinearLayer(3, input=4), lambda a, x: F.linear(x, a["Weights"], a["Biases"]))
 
 
-def test_linear_flattens_higher_rank_input_and_makes_tensor_output():
+def test_linear_flattens_higher_rank_input_and_makes_tensor_output(check_layer):
     layer = LinearLayer((2, 3), input=(4, 5))
     assert layer.types["Weights"].dims == (6, 20)
     check_layer(layer, lambda a, x: F.linear(x.reshape(x.shape[0], -1), a["Weights"], a["Biases"]).reshape(-1, 2, 3))
 
 
-def test_linear_scalar_output_and_no_biases():
+def test_linear_scalar_output_and_no_biases(check_layer):
     layer = LinearLayer((), input=3, biases=False)
     assert layer.array_names() == ("Weights",)
     check_layer(layer, lambda a, x: (x @ a["Weights"].T).reshape(-1))
@@ -68,7 +67,7 @@ def test_unknown_array_name_suggests():
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
-def test_every_activation_matches_reference(name):
+def test_every_activation_matches_reference(name, check_layer):
     references = {
         "Ramp": torch.relu, "ReLU": torch.relu, "Tanh": torch.tanh, "LogisticSigmoid": torch.sigmoid, "Sigmoid": torch.sigmoid,
         "GELU": F.gelu, "ELU": F.elu, "SELU": torch.selu, "Swish": lambda x: x * torch.sigmoid(x), "SiLU": lambda x: x * torch.sigmoid(x),
@@ -91,7 +90,7 @@ def test_elementwise_accepts_python_functions_and_lowercase():
     assert ElementwiseLayer("relu").function == "ReLU"
 
 
-def test_elementwise_expression():
+def test_elementwise_expression(check_layer):
     check_layer(ElementwiseLayer("x**2 + sin(x)", input=4), lambda a, x: x**2 + torch.sin(x))
     check_layer(ElementwiseLayer("clip(2*x - 1, -0.5, 0.5) + exp(-x) * pi", input=4), lambda a, x: torch.clamp(2 * x - 1, -0.5, 0.5) + torch.exp(-x) * np.pi, gradcheck=False)
 
@@ -133,12 +132,12 @@ def test_python_function_is_refused_with_advice():
         ("x1 * x2 + sin(x1)", lambda a, b: a * b + torch.sin(a)),
     ],
 )
-def test_threading(function, reference):
+def test_threading(function, reference, check_layer):
     layer = ThreadingLayer(function, input=[(2, 3), (2, 3)])
     check_layer(layer, lambda arrays, a, b: reference(a, b), low=0.5, high=1.5, gradcheck=function not in ("Max", "Min"))
 
 
-def test_threading_three_inputs_and_broadcasting():
+def test_threading_three_inputs_and_broadcasting(check_layer):
     layer = ThreadingLayer("Plus", input=[(2, 3), (3,), (2, 1)])
     assert layer.types["Output"].dims == (2, 3)
     check_layer(layer, lambda arrays, a, b, c: a + b[:, None, :] + c)
@@ -154,14 +153,14 @@ def test_threading_unknown_function():
         ThreadingLayer("Tims")
 
 
-def test_softmax_levels():
+def test_softmax_levels(check_layer):
     check_layer(SoftmaxLayer(input=5), lambda a, x: torch.softmax(x, -1))
     check_layer(SoftmaxLayer(0, input=(3, 4)), lambda a, x: torch.softmax(x, 1))
     with pytest.raises(ShapeError, match=r"level 2 is outside the input \(3, 4\) of rank 2"):
         SoftmaxLayer(2, input=(3, 4))
 
 
-def test_dropout_only_in_training():
+def test_dropout_only_in_training(check_layer):
     layer = DropoutLayer(0.5, input=1000)
     (evaluated,) = check_layer(layer, lambda a, x: x, gradcheck=False)
     torch.manual_seed(0)

@@ -22,7 +22,6 @@ from symnet import (
     ShapeError,
     TensorType,
 )
-from tests.harness import check_layer
 
 
 def conv_reference(function, **options):
@@ -41,12 +40,12 @@ def conv_reference(function, **options):
         ((2, 5, 5, 5), 3, {"stride": 2, "padding": 1}, F.conv3d),
     ],
 )
-def test_convolution_matches_torch(input_shape, kernel, options, function):
+def test_convolution_matches_torch(input_shape, kernel, options, function, check_layer):
     layer = ConvolutionLayer(4, kernel, input=input_shape, **options)
     check_layer(layer, conv_reference(function, **options), batch=2)
 
 
-def test_convolution_without_biases():
+def test_convolution_without_biases(check_layer):
     layer = ConvolutionLayer(3, 3, input=(2, 6, 6), biases=False)
     assert layer.array_names() == ("Weights",)
     check_layer(layer, lambda a, x: F.conv2d(x, a["Weights"]), batch=2)
@@ -85,14 +84,14 @@ def test_convolution_infers_backwards():
 
 
 @pytest.mark.parametrize("size, stride", [(7, 1), (6, 1), (7, 2), (6, 2), (5, 3)])
-def test_same_padding_gives_ceil_of_size_over_stride(size, stride):
+def test_same_padding_gives_ceil_of_size_over_stride(size, stride, check_layer):
     layer = ConvolutionLayer(2, 3, stride=stride, padding="Same", input=(2, size, size))
     out = -(-size // stride)
     assert layer.types["Output"] == TensorType((2, out, out))
     check_layer(layer, batch=2)
 
 
-def test_same_padding_uneven_pads_after():
+def test_same_padding_uneven_pads_after(check_layer):
     # size 6, kernel 3, stride 2: an output of 3 needs one element of padding, put after.
     layer = ConvolutionLayer(2, 3, stride=2, padding="Same", input=(2, 6, 6))
     check_layer(layer, lambda a, x: F.conv2d(F.pad(x, (0, 1, 0, 1)), a["Weights"], a["Biases"], stride=2), batch=2)
@@ -101,7 +100,7 @@ def test_same_padding_uneven_pads_after():
     check_layer(even, lambda a, x: F.conv2d(x, a["Weights"], a["Biases"], padding="same"), batch=2)
 
 
-def test_explicit_padding_pairs():
+def test_explicit_padding_pairs(check_layer):
     layer = ConvolutionLayer(3, 3, padding=((2, 0), (0, 1)), input=(2, 5, 5))
     assert layer.types["Output"] == TensorType((3, 5, 4))
     check_layer(layer, lambda a, x: F.conv2d(F.pad(x, (0, 1, 2, 0)), a["Weights"], a["Biases"]), batch=2)
@@ -189,7 +188,7 @@ def test_bad_hyperparameters():
         ((2, 3, 3, 3), 2, {"stride": 2}, F.conv_transpose3d),
     ],
 )
-def test_deconvolution_matches_torch(input_shape, kernel, options, function):
+def test_deconvolution_matches_torch(input_shape, kernel, options, function, check_layer):
     layer = DeconvolutionLayer(4, kernel, input=input_shape, **options)
     check_layer(layer, conv_reference(function, **options), batch=2)
 
@@ -202,7 +201,7 @@ def test_deconvolution_shapes_and_weights_layout():
     assert backwards.types["Input"] == TensorType((2, 5, 6))
 
 
-def test_deconvolution_same_padding_multiplies_size_by_stride():
+def test_deconvolution_same_padding_multiplies_size_by_stride(check_layer):
     odd = DeconvolutionLayer(3, 3, stride=2, padding="Same", input=(2, 5, 5))
     assert odd.types["Output"] == TensorType((3, 10, 10))
     check_layer(odd, lambda a, x: F.conv_transpose2d(x, a["Weights"], a["Biases"], stride=2)[:, :, :-1, :-1], batch=2)
@@ -212,7 +211,7 @@ def test_deconvolution_same_padding_multiplies_size_by_stride():
     check_layer(wide, lambda a, x: F.conv_transpose1d(x, a["Weights"], a["Biases"], stride=2, output_padding=1), batch=2)
 
 
-def test_deconvolution_uneven_padding_crops():
+def test_deconvolution_uneven_padding_crops(check_layer):
     layer = DeconvolutionLayer(3, 3, stride=2, padding=((1, 0), (0, 2)), input=(2, 5, 5))
     assert layer.types["Output"] == TensorType((3, 10, 9))
     check_layer(layer, lambda a, x: F.conv_transpose2d(x, a["Weights"], a["Biases"], stride=2)[:, :, 1:, :-2], batch=2)
@@ -236,7 +235,7 @@ def total_pool_reference(x, kernel, stride, padding):
     "input_shape, kernel, stride, padding",
     [((2, 7), 3, 2, 1), ((3, 6, 6), 2, None, 0), ((2, 7, 5), (3, 2), (2, 1), (1, 0)), ((2, 5, 5, 5), 2, 2, 1)],
 )
-def test_max_and_mean_pooling_match_torch(input_shape, kernel, stride, padding):
+def test_max_and_mean_pooling_match_torch(input_shape, kernel, stride, padding, check_layer):
     rank = len(input_shape) - 1
     torch_stride = 1 if stride is None else stride  # Wolfram: PoolingLayer[n] = PoolingLayer[n, 1]
     max_pool = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[rank]
@@ -247,7 +246,7 @@ def test_max_and_mean_pooling_match_torch(input_shape, kernel, stride, padding):
 
 
 @pytest.mark.parametrize("input_shape, kernel, stride, padding", [((2, 7), 3, 2, 1), ((2, 6, 5), (3, 2), (2, 1), (1, 1)), ((2, 4, 5, 4), 2, 1, 1)])
-def test_total_pooling_sums_windows_with_zero_padding(input_shape, kernel, stride, padding):
+def test_total_pooling_sums_windows_with_zero_padding(input_shape, kernel, stride, padding, check_layer):
     rank = len(input_shape) - 1
     kernels, strides, paddings = (tuple(v) if isinstance(v, tuple) else (v,) * rank for v in (kernel, stride, padding))
     layer = PoolingLayer(kernel, stride, function="Total", padding=padding, input=input_shape)
@@ -266,7 +265,7 @@ def test_mean_pooling_counts_padding_and_total_is_mean_times_kernel():
     assert (PoolingLayer(3, 1, padding=1)(-ones) == -1).all()
 
 
-def test_pooling_stride_defaults_to_one_as_in_wolfram_and_same_padding():
+def test_pooling_stride_defaults_to_one_as_in_wolfram_and_same_padding(check_layer):
     assert PoolingLayer(2, input=(32, 24, 24)).types["Output"] == TensorType((32, 23, 23))
     assert PoolingLayer(2, 2, input=(32, 24, 24)).types["Output"] == TensorType((32, 12, 12))
     assert PoolingLayer(3, 3, input=(2, 10)).types["Output"] == TensorType((2, 3))
@@ -294,7 +293,7 @@ def test_pooling_errors():
 
 
 # -- ResizeLayer ------------------------------------------------------------------------------
-def test_resize_bilinear_and_nearest_match_interpolate():
+def test_resize_bilinear_and_nearest_match_interpolate(check_layer):
     layer = ResizeLayer((7, 4), input=(2, 5, 6))
     assert layer.types["Output"] == TensorType((2, 7, 4))
     check_layer(layer, lambda a, x: F.interpolate(x, size=(7, 4), mode="bilinear", align_corners=False), batch=2)
@@ -304,7 +303,7 @@ def test_resize_bilinear_and_nearest_match_interpolate():
     check_layer(linear, lambda a, x: F.interpolate(x, size=9, mode="linear", align_corners=False), batch=2)
 
 
-def test_resize_scaled():
+def test_resize_scaled(check_layer):
     layer = ResizeLayer(Scaled(2), input=(2, 3, 5))
     assert layer.types["Output"] == TensorType((2, 6, 10))
     check_layer(layer, lambda a, x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False), batch=2)
@@ -325,7 +324,7 @@ def test_resize_errors():
 
 
 # -- PaddingLayer -----------------------------------------------------------------------------
-def test_fixed_padding_matches_pad():
+def test_fixed_padding_matches_pad(check_layer):
     layer = PaddingLayer([(0, 0), (1, 2), (2, 1)], input=(2, 5, 6))
     assert layer.types["Output"] == TensorType((2, 8, 9))
     check_layer(layer, lambda a, x: F.pad(x, (2, 1, 1, 2)), batch=2)
@@ -335,13 +334,13 @@ def test_fixed_padding_matches_pad():
 
 
 @pytest.mark.parametrize("method, mode", [("Reflected", "reflect"), ("Periodic", "wrap")])
-def test_reflected_and_periodic_padding_match_numpy(method, mode):
+def test_reflected_and_periodic_padding_match_numpy(method, mode, check_layer):
     pairs = [(1, 0), (2, 3), (6, 1)]  # the last pad exceeds the axis: it keeps reflecting or repeating
     layer = PaddingLayer(pairs, method=method, input=(2, 5, 4))
     check_layer(layer, lambda a, x: torch.from_numpy(np.pad(x.numpy(), [(0, 0), *pairs], mode=mode)), batch=2)
 
 
-def test_reflected_padding_matches_torch_reflect():
+def test_reflected_padding_matches_torch_reflect(check_layer):
     layer = PaddingLayer([(0, 0), (2, 1), (1, 3)], method="Reflected", input=(3, 5, 6))
     check_layer(layer, lambda a, x: F.pad(x, (1, 3, 2, 1), mode="reflect"), batch=2)
 

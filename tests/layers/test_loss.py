@@ -6,7 +6,6 @@ import torch.nn.functional as F
 
 from symnet import CrossEntropyLossLayer, LinearLayer, MeanAbsoluteLossLayer, MeanSquaredLossLayer, NetChain, NetError, NetGraph, NetInitialize, ShapeError, SoftmaxLayer
 from symnet.types import TensorType
-from tests.harness import check_layer
 
 
 def probabilities(batch, *dims, seed=0):
@@ -14,7 +13,7 @@ def probabilities(batch, *dims, seed=0):
     return torch.softmax(torch.randn(batch, *dims, generator=generator, dtype=torch.float64), dim=-1)
 
 
-def test_cross_entropy_index_matches_torch_nll():
+def test_cross_entropy_index_matches_torch_nll(check_layer):
     layer = CrossEntropyLossLayer("Index", input=5)
     assert layer.types["Target"] == TensorType((), "Integer", 5)
     assert layer.types["Loss"] == TensorType(())
@@ -23,7 +22,7 @@ def test_cross_entropy_index_matches_torch_nll():
     check_layer(layer, lambda a, x, target: F.nll_loss(torch.log(x), target, reduction="none"), inputs=[p.requires_grad_(), t])
 
 
-def test_cross_entropy_index_on_sequences_averages_positions():
+def test_cross_entropy_index_on_sequences_averages_positions(check_layer):
     layer = CrossEntropyLossLayer("Index", input=(3, 4))
     assert layer.types["Target"].dims == (3,)
     p = probabilities(2, 3, 4)
@@ -32,14 +31,14 @@ def test_cross_entropy_index_on_sequences_averages_positions():
     check_layer(layer, reference, inputs=[p, t])
 
 
-def test_cross_entropy_probabilities_matches_reference():
+def test_cross_entropy_probabilities_matches_reference(check_layer):
     layer = CrossEntropyLossLayer("Probabilities", input=4)
     assert layer.types["Target"].dims == (4,)
     p, q = probabilities(3, 4, seed=1), probabilities(3, 4, seed=2)
     check_layer(layer, lambda a, x, target: -(target * torch.log(x)).sum(-1), inputs=[p, q])
 
 
-def test_cross_entropy_binary_matches_torch():
+def test_cross_entropy_binary_matches_torch(check_layer):
     layer = CrossEntropyLossLayer("Binary", input=3)
     generator = torch.Generator().manual_seed(3)
     p = torch.rand(4, 3, generator=generator, dtype=torch.float64) * 0.9 + 0.05
@@ -73,15 +72,15 @@ def test_fuses_only_a_final_softmax_on_the_class_axis():
     assert not CrossEntropyLossLayer("Binary").fuses(SoftmaxLayer(input=3))
 
 
-def test_mean_squared_matches_torch():
+def test_mean_squared_matches_torch(check_layer):
     check_layer(MeanSquaredLossLayer(input=(2, 3)), lambda a, x, t: F.mse_loss(x, t, reduction="none").mean(dim=(1, 2)))
 
 
-def test_mean_absolute_matches_torch():
+def test_mean_absolute_matches_torch(check_layer):
     check_layer(MeanAbsoluteLossLayer(input=4), lambda a, x, t: F.l1_loss(x, t, reduction="none").mean(dim=1), seed=2)
 
 
-def test_scalar_input_gives_loss_per_example():
+def test_scalar_input_gives_loss_per_example(check_layer):
     out = check_layer(MeanSquaredLossLayer(input="Real"), lambda a, x, t: (x - t) ** 2)
     assert out[0].shape == (3,)
 

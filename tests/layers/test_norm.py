@@ -7,7 +7,6 @@ import torch.nn.functional as F
 
 from symnet import BatchNormalizationLayer, NetChain, NetError, NetExtract, NetInitialize, NormalizationLayer, ShapeError, compiled
 from symnet.engine import LeafModule
-from tests.harness import check_layer
 
 
 def _with_statistics(layer, seed=0):
@@ -37,12 +36,12 @@ def test_batch_norm_initial_arrays_and_state():
 
 
 @pytest.mark.parametrize("shape", [(3,), (3, 5), (3, 4, 4)])
-def test_batch_norm_evaluation_uses_moving_statistics(shape):
+def test_batch_norm_evaluation_uses_moving_statistics(shape, check_layer):
     layer = _with_statistics(BatchNormalizationLayer(epsilon=1e-3, input=shape))
     check_layer(layer, lambda a, x: F.batch_norm(x, a["MovingMean"], a["MovingVariance"], a["Scaling"], a["Biases"], False, eps=1e-3))
 
 
-def test_batch_norm_evaluation_matches_torch_module():
+def test_batch_norm_evaluation_matches_torch_module(check_layer):
     layer = _with_statistics(BatchNormalizationLayer(input=(3, 4, 4)))
     reference = torch.nn.BatchNorm2d(3).double().eval()
     with torch.no_grad():
@@ -73,7 +72,7 @@ def test_batch_norm_training_uses_batch_statistics_and_updates_moving_ones(momen
     np.testing.assert_allclose(module.MovingMean, expected, atol=1e-6)
 
 
-def test_batch_norm_gradcheck_in_training():
+def test_batch_norm_gradcheck_in_training(check_layer):
     layer = _with_statistics(BatchNormalizationLayer(input=(2, 3)))
     check_layer(
         layer,
@@ -146,7 +145,7 @@ def test_normalization_initial_arrays():
     "levels, shape, normalized",
     [(-1, (2, 5), (5,)), (-2, (2, 3, 4), (3, 4)), (0, (3, 4), (3, 4)), ((-2, -1), (2, 3, 4), (3, 4)), ((1, 2), (2, 3, 4), (3, 4)), (-1, (6,), (6,))],
 )
-def test_normalization_matches_layer_norm(levels, shape, normalized):
+def test_normalization_matches_layer_norm(levels, shape, normalized, check_layer):
     layer = _with_affine(NormalizationLayer(epsilon=1e-3, levels=levels, input=shape))
     assert layer.types["Scaling"].dims == normalized
     check_layer(layer, lambda a, x: F.layer_norm(x, normalized, a["Scaling"], a["Biases"], eps=1e-3))

@@ -6,11 +6,10 @@ import torch
 import torch.nn.functional as F
 
 from symnet import EmbeddingLayer, Index, InputError, LinearLayer, NetChain, NetError, NetExtract, NetInitialize, ShapeError, SoftmaxLayer, TensorType
-from tests.harness import check_layer
 
 
 @pytest.mark.parametrize("shape", [(), (5,), (2, 3)])
-def test_embedding_matches_torch(shape):
+def test_embedding_matches_torch(shape, check_layer):
     layer = EmbeddingLayer(4, 7, input=shape)
     assert layer.types["Input"] == TensorType(shape, "Integer", 7)
     assert layer.types["Output"].dims == (*shape, 4)

@@ -29,7 +29,6 @@ from symnet import (
     TotalLayer,
     TransposeLayer,
 )
-from tests.harness import check_layer
 
 
 def dims(layer, port="Output"):
@@ -48,7 +47,7 @@ def dims(layer, port="Output"):
         (-2, (24,), lambda x: x.reshape(x.shape[0], 24)),
     ],
 )
-def test_flatten(level, expected, reference):
+def test_flatten(level, expected, reference, check_layer):
     layer = FlattenLayer(level, input=(2, 3, 4))
     assert dims(layer) == expected
     check_layer(layer, lambda a, x: reference(x))
@@ -80,7 +79,7 @@ def test_flatten_errors():
 
 
 # -- Reshape ----------------------------------------------------------------------------------
-def test_reshape():
+def test_reshape(check_layer):
     layer = ReshapeLayer((3, -1), input=(2, 6))
     assert dims(layer) == (3, 4)
     check_layer(layer, lambda a, x: x.reshape(x.shape[0], 3, 4))
@@ -117,7 +116,7 @@ def test_reshape_errors():
         ((2, 0, 1), (4, 2, 3), lambda x: x.permute(0, 3, 1, 2)),
     ],
 )
-def test_transpose(perm, expected, reference):
+def test_transpose(perm, expected, reference, check_layer):
     layer = TransposeLayer(perm, input=(2, 3, 4))
     assert dims(layer) == expected
     check_layer(layer, lambda a, x: reference(x))
@@ -144,7 +143,7 @@ def test_transpose_errors():
 
 
 # -- Catenate ---------------------------------------------------------------------------------
-def test_catenate():
+def test_catenate(check_layer):
     layer = CatenateLayer(input=[(2, 3), (4, 3)])
     assert dims(layer) == (6, 3)
     check_layer(layer, lambda a, x, y: torch.cat([x, y], 1))
@@ -187,7 +186,7 @@ def test_catenate_errors():
         ([3, -4], (2, 5), lambda x: x[:, [3, 0]]),
     ],
 )
-def test_part(spec, expected, reference):
+def test_part(spec, expected, reference, check_layer):
     layer = PartLayer(spec, input=(4, 5))
     assert dims(layer) == expected
     check_layer(layer, lambda a, x: reference(x))
@@ -227,7 +226,7 @@ def test_part_errors():
     "function, reference",
     [("Max", torch.amax), ("Min", torch.amin), ("Mean", torch.mean), ("Total", torch.sum)],
 )
-def test_aggregation(function, reference):
+def test_aggregation(function, reference, check_layer):
     layer = AggregationLayer(function, input=(3, 4, 5))
     assert dims(layer) == (3,)
     check_layer(layer, lambda a, x: reference(x, dim=(2, 3)))
@@ -255,7 +254,7 @@ def test_aggregation_errors():
         AggregationLayer("Max", 3, input=(3, 4))
 
 
-def test_total():
+def test_total(check_layer):
     assert dims(TotalLayer(input=(2, 3))) == ()
     check_layer(TotalLayer(input=(2, 3)), lambda a, x: x.sum(dim=(1, 2)))
     check_layer(TotalLayer(0, input=(2, 3, 4)), lambda a, x: x.sum(dim=1))
@@ -265,7 +264,7 @@ def test_total():
         TotalLayer("All")
 
 
-def test_summation():
+def test_summation(check_layer):
     assert dims(SummationLayer()) == ()
     check_layer(SummationLayer(input=(2, 3)), lambda a, x: x.sum(dim=(1, 2)))
     check_layer(SummationLayer(input=4), lambda a, x: x.sum(dim=1))
@@ -281,13 +280,13 @@ def test_summation():
         ((2, 3), 0, (2, 3, 2, 4), lambda x: x[:, None, None].expand(-1, 2, 3, 2, 4)),
     ],
 )
-def test_replicate(spec, level, expected, reference):
+def test_replicate(spec, level, expected, reference, check_layer):
     layer = ReplicateLayer(spec, level, input=(2, 4))
     assert dims(layer) == expected
     check_layer(layer, lambda a, x: reference(x))
 
 
-def test_replicate_infers_size_and_input():
+def test_replicate_infers_size_and_input(check_layer):
     layer = ReplicateLayer(input=2, output=(4, 2))
     assert dims(layer) == (4, 2)
     check_layer(layer, lambda a, x: x[:, None].expand(-1, 4, 2))
@@ -305,7 +304,7 @@ def test_replicate_errors():
 
 # -- Append, Prepend --------------------------------------------------------------------------
 @pytest.mark.parametrize("layer_class, at_end", [(AppendLayer, True), (PrependLayer, False)])
-def test_append_prepend(layer_class, at_end):
+def test_append_prepend(layer_class, at_end, check_layer):
     layer = layer_class(input=(3, 2))
     assert dims(layer, "Element") == (2,)
     assert dims(layer) == (4, 2)
@@ -340,7 +339,7 @@ def test_append_errors():
         ([(2, 2, 3), (3, 4)], (2, 2, 4), "bhij,bjk->bhik"),
     ],
 )
-def test_dot(shapes, expected, equation):
+def test_dot(shapes, expected, equation, check_layer):
     layer = DotLayer(input=shapes)
     assert dims(layer) == expected
     check_layer(layer, lambda a, x, y: torch.einsum(equation, x, y))

@@ -7,7 +7,8 @@ import pytest
 
 from symnet import All, ElementwiseLayer, LinearLayer, NetChain, NetDecoder, NetError, NetExtract, NetInitialize, NetTrain, OptionError, Scaled
 from symnet.train import checkpoint
-from tests.train.test_nettrain import QUIET, blobs, classifier
+
+QUIET = {"training_progress_reporting": None}
 
 
 def stop_after(batches):
@@ -18,7 +19,7 @@ def stop_after(batches):
     return callback
 
 
-def test_ctrl_c_returns_the_results_so_far():
+def test_ctrl_c_returns_the_results_so_far(blobs, classifier):
     x, y = blobs()
     results = NetTrain(classifier(), (x, y), All, batch_size=16, max_training_rounds=10, training_progress_reporting=stop_after(20))
     assert results["ReasonTrainingStopped"] == "ManualStop"
@@ -26,7 +27,7 @@ def test_ctrl_c_returns_the_results_so_far():
     assert results.trained_net.initialized
 
 
-def test_ctrl_c_net_equals_the_net_after_the_same_number_of_batches():
+def test_ctrl_c_net_equals_the_net_after_the_same_number_of_batches(blobs, classifier):
     x, y = blobs(n=64)
     interrupted = NetTrain(classifier(), (x, y), batch_size=16, max_training_rounds=2, training_progress_reporting=stop_after(8))
     complete = NetTrain(classifier(), (x, y), batch_size=16, max_training_rounds=2, **QUIET)
@@ -44,7 +45,7 @@ def test_nan_loss_stops_and_returns_the_last_good_net():
     assert all(np.isfinite(results.batch_loss_list))
 
 
-def test_checkpoints_are_written_and_resume_to_the_same_weights(tmp_path):
+def test_checkpoints_are_written_and_resume_to_the_same_weights(tmp_path, blobs, classifier):
     x, y = blobs(n=96)
     options = dict(batch_size=16, max_training_rounds=4, validation_set=Scaled(0.25), **QUIET)
     uninterrupted = NetTrain(classifier(), (x, y), All, **options)
@@ -71,7 +72,7 @@ def test_checkpoints_are_written_and_resume_to_the_same_weights(tmp_path):
     assert resumed.round_loss_list[1:] == uninterrupted.round_loss_list[1:]
 
 
-def test_checkpoint_file_holds_no_pickle_and_loads(tmp_path):
+def test_checkpoint_file_holds_no_pickle_and_loads(tmp_path, blobs, classifier):
     x, y = blobs(n=64)
     path = tmp_path / "last.safetensors"
     NetTrain(classifier(), (x, y), batch_size=16, max_training_rounds=2, training_progress_checkpointing=("File", path), **QUIET)
@@ -81,33 +82,33 @@ def test_checkpoint_file_holds_no_pickle_and_loads(tmp_path):
     assert b"pickle" not in path.read_bytes()[:200]
 
 
-def test_resume_from_a_missing_directory_starts_fresh(tmp_path):
+def test_resume_from_a_missing_directory_starts_fresh(tmp_path, blobs, classifier):
     x, y = blobs(n=64)
     results = NetTrain(classifier(), (x, y), All, max_training_rounds=1, training_progress_checkpointing={"directory": tmp_path / "new", "resume": True}, **QUIET)
     assert "resumed_from" not in results.automatic_choices and results.checkpointing_files
 
 
 # -- errors before the first batch ------------------------------------------------------------
-def test_mismatched_lengths():
+def test_mismatched_lengths(blobs, classifier):
     x, y = blobs(n=20)
     with pytest.raises(NetError, match=r"NetTrain: the inputs and targets have different lengths \(Input: 20, Output: 19\); example 19 is the first without a partner"):
         NetTrain(classifier(), (x, y[:-1]), **QUIET)
 
 
-def test_wrong_target_type():
+def test_wrong_target_type(blobs, classifier):
     x, _ = blobs(n=10)
     with pytest.raises(NetError, match=r"NetTrain: target Output: the targets must be class indices \(integers 0 … 1\) but example 0 is 'a'; to train on labels, give the output a NetDecoder"):
         NetTrain(classifier(), (x, ["a"] * 10), **QUIET)
 
 
-def test_class_index_out_of_range_names_the_example():
+def test_class_index_out_of_range_names_the_example(blobs, classifier):
     x, y = blobs(n=10)
     y[6] = 5
     with pytest.raises(NetError, match=r"NetTrain: target Output: the targets must be integers in 0 … 1 but example 6 is 5"):
         NetTrain(classifier(), (x, y), **QUIET)
 
 
-def test_unknown_label():
+def test_unknown_label(blobs, classifier):
     x, y = blobs(n=10)
     labels = ["left" if v == 0 else "right" for v in y]
     labels[3] = "rigth"
@@ -115,43 +116,43 @@ def test_unknown_label():
         NetTrain(classifier(output=NetDecoder("Class", ["left", "right"])), (x, labels), **QUIET)
 
 
-def test_empty_data():
+def test_empty_data(classifier):
     with pytest.raises(NetError, match=r"NetTrain: the data is empty; give at least one example"):
         NetTrain(classifier(), [], **QUIET)
     with pytest.raises(NetError, match=r"NetTrain: the data is empty"):
         NetTrain(classifier(), (np.zeros((0, 2)), np.zeros(0)), **QUIET)
 
 
-def test_nan_in_the_inputs_names_the_example():
+def test_nan_in_the_inputs_names_the_example(blobs, classifier):
     x, y = blobs(n=10)
     x[4, 1] = np.nan
     with pytest.raises(NetError, match=r"NetTrain: input Input: example 4 contains NaN or infinite values"):
         NetTrain(classifier(), (x, y), **QUIET)
 
 
-def test_wrong_input_shape():
+def test_wrong_input_shape(classifier):
     with pytest.raises(NetError, match=r"NetTrain: input Input: the inputs must each have shape \(2,\) but example 0 has shape \(3,\)"):
         NetTrain(classifier(), (np.zeros((4, 3)), np.zeros(4, dtype=int)), **QUIET)
 
 
-def test_batch_size_larger_than_the_data():
+def test_batch_size_larger_than_the_data(blobs, classifier):
     x, y = blobs(n=10)
     with pytest.raises(NetError, match=r"NetTrain: batch_size=64 is larger than the 10 training examples; use a batch size of at most 10"):
         NetTrain(classifier(), (x, y), batch_size=64, **QUIET)
 
 
-def test_not_a_pair():
+def test_not_a_pair(classifier):
     with pytest.raises(NetError, match=r"NetTrain: example 1 is \(1.0, 2.0, 3.0\), not an \(input, target\) pair"):
         NetTrain(classifier(), [([0.0, 1.0], 1), (1.0, 2.0, 3.0)], **QUIET)
 
 
-def test_unknown_option_suggests_the_closest():
+def test_unknown_option_suggests_the_closest(blobs, classifier):
     x, y = blobs(n=10)
     with pytest.raises(OptionError, match=r'NetTrain: unknown option max_training_round\. Did you mean "max_training_rounds"\?'):
         NetTrain(classifier(), (x, y), max_training_round=3)
 
 
-def test_unknown_method_and_suboption():
+def test_unknown_method_and_suboption(blobs, classifier):
     x, y = blobs(n=10)
     with pytest.raises(OptionError, match=r'NetTrain: method=\'Adam\' is not one of "ADAM", "AdamW", "SGD", "RMSProp"\. Did you mean "ADAM"\?'):
         NetTrain(classifier(), (x, y), method="Adam")
@@ -159,7 +160,7 @@ def test_unknown_method_and_suboption():
         NetTrain(classifier(), (x, y), method=("SGD", {"momentun": 0.5}))
 
 
-def test_unknown_measurement_property_precision_and_multiplier_rule():
+def test_unknown_measurement_property_precision_and_multiplier_rule(blobs, classifier):
     x, y = blobs(n=10)
     with pytest.raises(OptionError, match=r'unknown measurement "Acuracy"\. Did you mean "Accuracy"\?'):
         NetTrain(classifier(), (x, y), training_progress_measurements=["Acuracy"])
@@ -171,7 +172,7 @@ def test_unknown_measurement_property_precision_and_multiplier_rule():
         NetTrain(classifier(), (x, y), learning_rate_multipliers={"clasifier": 0})
 
 
-def test_unknown_data_column_and_missing_targets():
+def test_unknown_data_column_and_missing_targets(blobs, classifier):
     x, y = blobs(n=10)
     with pytest.raises(NetError, match=r'NetTrain: the data has a column "Inptu", which is not a port of the net.*Did you mean "Input"\?'):
         NetTrain(classifier(), {"Inptu": x, "Output": y})
@@ -179,13 +180,13 @@ def test_unknown_data_column_and_missing_targets():
         NetTrain(classifier(), {"Input": x})
 
 
-def test_everything_frozen():
+def test_everything_frozen(blobs, classifier):
     x, y = blobs(n=10)
     with pytest.raises(NetError, match=r"NetTrain: the net has nothing to train"):
         NetTrain(NetInitialize(classifier()), (x, y), learning_rate_multipliers={"*": 0})
 
 
-def test_resume_with_a_different_net(tmp_path):
+def test_resume_with_a_different_net(tmp_path, blobs, classifier):
     x, y = blobs(n=32)
     path = tmp_path / "c.safetensors"
     NetTrain(classifier(), (x, y), max_training_rounds=1, training_progress_checkpointing=("File", path), **QUIET)
@@ -194,7 +195,7 @@ def test_resume_with_a_different_net(tmp_path):
         NetTrain(other, (x, np.eye(2, dtype=np.float32)[y]), training_progress_checkpointing={"file": path, "resume": True}, **QUIET)
 
 
-def test_checkpoint_net_file_imports_as_the_net_at_that_point(tmp_path):
+def test_checkpoint_net_file_imports_as_the_net_at_that_point(tmp_path, blobs, classifier):
     from symnet import Import
 
     x, y = blobs(n=64)
@@ -207,7 +208,7 @@ def test_checkpoint_net_file_imports_as_the_net_at_that_point(tmp_path):
     assert more.automatic_choices["resumed_from"] == str(Path(nets[-1]).with_suffix(".safetensors")) and more.total_rounds == 3
 
 
-def test_a_checkpoint_file_named_symnet_is_the_net_beside_its_training_state(tmp_path):
+def test_a_checkpoint_file_named_symnet_is_the_net_beside_its_training_state(tmp_path, blobs, classifier):
     from symnet import Import
 
     x, y = blobs(n=32)

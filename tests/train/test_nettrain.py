@@ -23,24 +23,11 @@ from symnet import (
 QUIET = {"training_progress_reporting": None}
 
 
-def blobs(n=240, seed=0, classes=2):
-    """Gaussian blobs around well separated centers: a separable classification problem."""
-    rng = np.random.default_rng(seed)
-    centers = np.array([[2.0, 0.0], [-2.0, 0.0], [0.0, 2.5], [0.0, -2.5]])[:classes]
-    y = rng.integers(0, classes, n)
-    x = (centers[y] + rng.normal(scale=0.5, size=(n, 2))).astype(np.float32)
-    return x, y.astype(np.int64)
-
-
-def classifier(classes=2, **kwargs):
-    return NetChain([LinearLayer(16), "Tanh", LinearLayer(classes), SoftmaxLayer()], input=2, **kwargs)
-
-
 def accuracy(net, x, y):
     return float((np.asarray(net(x)).argmax(axis=1) == y).mean())
 
 
-def test_separable_problem_reaches_high_accuracy_and_leaves_the_input_net_alone():
+def test_separable_problem_reaches_high_accuracy_and_leaves_the_input_net_alone(blobs, classifier):
     x, y = blobs(classes=3)
     net = classifier(3)
     trained = NetTrain(net, (x, y), max_training_rounds=15, **QUIET)
@@ -49,7 +36,7 @@ def test_separable_problem_reaches_high_accuracy_and_leaves_the_input_net_alone(
     assert trained is not net
 
 
-def test_results_object_properties_by_name_and_attribute(tmp_path):
+def test_results_object_properties_by_name_and_attribute(tmp_path, blobs, classifier):
     x, y = blobs()
     results = NetTrain(classifier(), (x, y), All, max_training_rounds=4, **QUIET)
     assert results["TotalRounds"] == 4 == len(results.round_loss_list)
@@ -71,7 +58,7 @@ def test_results_object_properties_by_name_and_attribute(tmp_path):
     assert results["TrainedNet"] is results.trained_net
 
 
-def test_a_single_property():
+def test_a_single_property(blobs, classifier):
     x, y = blobs()
     figure = NetTrain(classifier(), (x, y), "LossPlot", max_training_rounds=2, **QUIET)
     assert hasattr(figure, "savefig")
@@ -79,7 +66,7 @@ def test_a_single_property():
 
 
 @pytest.mark.parametrize("form", ["pairs", "arrays", "dict", "target-key", "tensors", "dataset"])
-def test_data_forms_give_the_same_training(form):
+def test_data_forms_give_the_same_training(form, blobs, classifier):
     x, y = blobs(n=64)
     data = {
         "pairs": list(zip(x, y)),
@@ -94,7 +81,7 @@ def test_data_forms_give_the_same_training(form):
     np.testing.assert_array_equal(NetExtract(trained, [0, "Weights"]), NetExtract(reference, [0, "Weights"]))
 
 
-def test_generator_function_gets_the_batch_size():
+def test_generator_function_gets_the_batch_size(blobs, classifier):
     sizes = []
 
     def generator(batch_size):
@@ -107,7 +94,7 @@ def test_generator_function_gets_the_batch_size():
     assert results.round_measurements["Accuracy"] > 0.9
 
 
-def test_class_decoder_labels_are_encoded_as_indices():
+def test_class_decoder_labels_are_encoded_as_indices(blobs, classifier):
     x, y = blobs()
     labels = np.array(["left", "right"])[y]
     net = classifier(output=NetDecoder("Class", ["right", "left"]))
@@ -115,7 +102,7 @@ def test_class_decoder_labels_are_encoded_as_indices():
     assert np.mean(np.array(trained(x)) == labels) > 0.97
 
 
-def test_dataset_class_names_map_to_decoder_labels():
+def test_dataset_class_names_map_to_decoder_labels(blobs, classifier):
     x, y = blobs()
     names = ("left", "right")
     dataset = type("Data", (), {"images": x, "labels": y, "class_names": names})()
@@ -123,7 +110,7 @@ def test_dataset_class_names_map_to_decoder_labels():
     assert np.mean(np.array(trained(x)) == np.array(names)[y]) > 0.97
 
 
-def test_automatic_loss_rules():
+def test_automatic_loss_rules(blobs, classifier):
     x, y = blobs(n=32)
     loss = lambda net, target: NetTrain(net, (x, target), "LossFunction", max_training_rounds=1, **QUIET)[0]  # noqa: E731
     assert loss(classifier(), y).startswith('CrossEntropyLossLayer("Index")')
@@ -137,7 +124,7 @@ def test_automatic_loss_rules():
     assert loss(decoded, y) == 'CrossEntropyLossLayer("Index") on "Output"'
 
 
-def test_binary_classifier_with_sigmoid_learns():
+def test_binary_classifier_with_sigmoid_learns(blobs):
     x, y = blobs()
     net = NetChain([LinearLayer(1), ElementwiseLayer("LogisticSigmoid")], input=2)
     results = NetTrain(net, (x, y[:, None].astype(np.float32)), All, max_training_rounds=10, learning_rate=0.05, **QUIET)
@@ -161,7 +148,7 @@ def test_explicit_loss_layer_overrides():
     assert results.loss_function == ['MeanAbsoluteLossLayer() on "Output"']
 
 
-def test_loss_function_as_an_output_port_of_a_net_that_computes_its_loss():
+def test_loss_function_as_an_output_port_of_a_net_that_computes_its_loss(blobs, classifier):
     x, y = blobs()
     graph = NetGraph({"net": classifier(), "loss": CrossEntropyLossLayer("Index")}, [("net", "loss")])
     results = NetTrain(graph, {"Input": x, "Target": y}, All, loss_function="Loss", max_training_rounds=8, **QUIET)
@@ -169,7 +156,7 @@ def test_loss_function_as_an_output_port_of_a_net_that_computes_its_loss():
     assert results.round_loss_list[-1] < 0.2
 
 
-def test_several_weighted_losses():
+def test_several_weighted_losses(blobs, classifier):
     x, y = blobs(n=64)
     graph = NetGraph({"a": classifier(), "b": NetChain([LinearLayer(1)], input=2)}, [(NetPort("Input"), "a"), (NetPort("Input"), "b")])
     ports = graph.output_ports()
@@ -195,7 +182,7 @@ def test_uint8_images_through_an_image_encoder_train_a_conv_net():
     assert results.trained_net(images[:3]) == list(np.array(["plain", "square"])[y[:3]])
 
 
-def test_initialized_net_starts_from_its_arrays():
+def test_initialized_net_starts_from_its_arrays(blobs, classifier):
     x, y = blobs()
     net = NetInitialize(classifier(), random_seeding=3)
     results = NetTrain(net, (x, y), All, max_training_rounds=1, learning_rate_multipliers={"2": 1, "*": 0}, **QUIET)

@@ -8,14 +8,15 @@ import torch
 
 from symnet import All, LinearLayer, NetChain, NetError, NetExtract, NetInitialize, NetTrain, Scaled, SoftmaxLayer
 from symnet.train.options import bf16_supported
-from tests.train.test_nettrain import QUIET, blobs, classifier
+
+QUIET = {"training_progress_reporting": None}
 
 
 def arrays_of(net):
     return {(i, name): NetExtract(net, [i, name]) for i, layer in enumerate(net.layers.values()) for name in layer.array_names()}
 
 
-def test_same_seed_gives_bit_identical_weights_and_another_seed_does_not():
+def test_same_seed_gives_bit_identical_weights_and_another_seed_does_not(blobs, classifier):
     x, y = blobs()
     first = NetTrain(classifier(), (x, y), max_training_rounds=3, random_seeding=7, **QUIET)
     second = NetTrain(classifier(), (x, y), max_training_rounds=3, random_seeding=7, **QUIET)
@@ -25,7 +26,7 @@ def test_same_seed_gives_bit_identical_weights_and_another_seed_does_not():
     assert not np.array_equal(arrays_of(first)[(0, "Weights")], arrays_of(third)[(0, "Weights")])
 
 
-def test_frozen_layers_keep_their_arrays_bit_for_bit():
+def test_frozen_layers_keep_their_arrays_bit_for_bit(blobs):
     x, y = blobs()
     net = NetInitialize(NetChain({"features": LinearLayer(16), "act": "Tanh", "classifier": LinearLayer(2), "softmax": SoftmaxLayer()}, input=2))
     trained = NetTrain(net, (x, y), learning_rate_multipliers={"classifier": 1, "*": 0}, max_training_rounds=3, **QUIET)
@@ -34,7 +35,7 @@ def test_frozen_layers_keep_their_arrays_bit_for_bit():
     assert not np.array_equal(NetExtract(trained, ["classifier", "Weights"]), NetExtract(net, ["classifier", "Weights"]))
 
 
-def test_learning_rate_multiplier_scales_the_step():
+def test_learning_rate_multiplier_scales_the_step(blobs, classifier):
     x, y = blobs()
     net = NetInitialize(classifier())
     slow = NetTrain(net, (x, y), learning_rate_multipliers={"0": 0.01}, max_training_rounds=1, method=("SGD", {"momentum": 0.0, "learning_rate_schedule": "Constant"}), **QUIET)
@@ -44,7 +45,7 @@ def test_learning_rate_multiplier_scales_the_step():
 
 
 @pytest.mark.parametrize("method", ["ADAM", "AdamW", "SGD", "RMSProp", ("SGD", {"momentum": 0.5, "nesterov": True}), ("ADAM", {"beta1": 0.8, "gradient_clipping": 1.0, "l2_regularization": 1e-4})])
-def test_every_method_trains(method):
+def test_every_method_trains(method, blobs, classifier):
     x, y = blobs()
     results = NetTrain(classifier(), (x, y), All, method=method, max_training_rounds=8, **QUIET)
     assert results.round_measurements["Accuracy"] > 0.95
@@ -52,7 +53,7 @@ def test_every_method_trains(method):
 
 
 @pytest.mark.parametrize("schedule", ["Cosine", "OneCycle", "Constant", "Linear", lambda progress: 1 - progress / 2])
-def test_learning_rate_schedules(schedule):
+def test_learning_rate_schedules(schedule, blobs, classifier):
     x, y = blobs(n=64)
     seen = []
     NetTrain(classifier(), (x, y), method=("ADAM", {"learning_rate_schedule": schedule}), learning_rate=0.01, batch_size=16, max_training_rounds=5,
@@ -66,7 +67,7 @@ def test_learning_rate_schedules(schedule):
         assert seen[-1] < seen[0]
 
 
-def test_warmup_raises_the_rate_first():
+def test_warmup_raises_the_rate_first(blobs, classifier):
     x, y = blobs(n=64)
     seen = []
     NetTrain(classifier(), (x, y), method=("ADAM", {"warmup": 8}), learning_rate=0.01, batch_size=16, max_training_rounds=5,
@@ -74,20 +75,20 @@ def test_warmup_raises_the_rate_first():
     assert seen[0] < seen[3] < seen[7]
 
 
-def test_batch_size_and_rounds():
+def test_batch_size_and_rounds(blobs, classifier):
     x, y = blobs(n=100)
     results = NetTrain(classifier(), (x, y), All, batch_size=25, max_training_rounds=3, **QUIET)
     assert results.batch_size == 25 and results.total_batches == 12 and "batch_size" not in results.automatic_choices
 
 
-def test_time_goal_stops_training():
+def test_time_goal_stops_training(blobs, classifier):
     x, y = blobs()
     results = NetTrain(classifier(), (x, y), All, time_goal=0.3, batch_size=8, **QUIET)
     assert results.reason_training_stopped == "TimeGoal"
     assert 0.3 <= results.total_training_time < 5
 
 
-def test_validation_set_scaled_is_stratified_and_gives_the_best_net():
+def test_validation_set_scaled_is_stratified_and_gives_the_best_net(blobs, classifier):
     x, y = blobs(n=200, classes=2)
     results = NetTrain(classifier(), (x, y), All, validation_set=Scaled(0.25), max_training_rounds=4, **QUIET)
     assert len(results.validation_loss_list) == 4
@@ -97,26 +98,26 @@ def test_validation_set_scaled_is_stratified_and_gives_the_best_net():
     assert set(results.validation_measurements_lists) == {"Loss", "Accuracy", "ErrorRate"}
 
 
-def test_validation_set_as_data():
+def test_validation_set_as_data(blobs, classifier):
     x, y = blobs(n=200)
     results = NetTrain(classifier(), (x[:150], y[:150]), All, validation_set=(x[150:], y[150:]), max_training_rounds=3, **QUIET)
     assert results.validation_measurements["Accuracy"] > 0.9
 
 
-def test_stopping_criterion_stops_when_the_measurement_stalls():
+def test_stopping_criterion_stops_when_the_measurement_stalls(blobs, classifier):
     x, y = blobs()
     results = NetTrain(classifier(), (x, y), All, max_training_rounds=200, training_stopping_criterion={"criterion": "Loss", "patience": 1, "absolute_change": 1.0}, **QUIET)
     assert results.reason_training_stopped == "StoppingCriterion"
     assert results.total_rounds == 3  # round 2 and 3 did not improve the loss by 1.0
 
 
-def test_stopping_criterion_as_a_function():
+def test_stopping_criterion_as_a_function(blobs, classifier):
     x, y = blobs()
     results = NetTrain(classifier(), (x, y), All, max_training_rounds=100, training_stopping_criterion=lambda row: row["Accuracy"] > 0.9, **QUIET)
     assert results.reason_training_stopped == "StoppingCriterion" and results.round_measurements["Accuracy"] > 0.9
 
 
-def test_measurements_named_and_custom():
+def test_measurements_named_and_custom(blobs, classifier):
     x, y = blobs()
 
     def largest_probability(outputs, targets):
@@ -128,14 +129,14 @@ def test_measurements_named_and_custom():
     assert 0.5 < results.round_measurements["largest_probability"] <= 1
 
 
-def test_print_reporting(capsys):
+def test_print_reporting(capsys, blobs, classifier):
     x, y = blobs()
     NetTrain(classifier(), (x, y), max_training_rounds=2, training_progress_reporting="Print")
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2 and lines[1].startswith("round 2/2  loss ") and "Accuracy" in lines[1]
 
 
-def test_file_reporting(tmp_path):
+def test_file_reporting(tmp_path, blobs, classifier):
     x, y = blobs()
     NetTrain(classifier(), (x, y), max_training_rounds=2, training_progress_reporting=[str(tmp_path / "log.csv"), str(tmp_path / "log.json")])
     assert (tmp_path / "log.csv").read_text().splitlines()[0].startswith("Round,Loss,ValidationLoss,Time,Accuracy")
@@ -143,7 +144,7 @@ def test_file_reporting(tmp_path):
     assert [row["Round"] for row in rows] == [1, 2]
 
 
-def test_callback_reporting_per_batch_and_per_round():
+def test_callback_reporting_per_batch_and_per_round(blobs, classifier):
     x, y = blobs(n=64)
     batches, rounds = [], []
     NetTrain(classifier(), (x, y), batch_size=16, max_training_rounds=2, training_progress_reporting=[batches.append, (rounds.append, "Round")])
@@ -152,26 +153,26 @@ def test_callback_reporting_per_batch_and_per_round():
 
 
 @pytest.mark.skipif(not bf16_supported(), reason="no bfloat16 on this processor")
-def test_mixed_precision_trains():
+def test_mixed_precision_trains(blobs, classifier):
     x, y = blobs()
     results = NetTrain(classifier(), (x, y), All, working_precision="Mixed", max_training_rounds=8, **QUIET)
     assert results.round_measurements["Accuracy"] > 0.95
     assert NetExtract(results.trained_net, [0, "Weights"]).dtype == np.float32
 
 
-def test_real64_precision():
+def test_real64_precision(blobs, classifier):
     x, y = blobs()
     trained = NetTrain(classifier(), (x, y), working_precision="Real64", max_training_rounds=2, **QUIET)
     assert trained.layers["0"].arrays["Weights"].dtype == torch.float32  # arrays keep their type
 
 
-def test_panel_reporting_runs_without_a_terminal(capsys):
+def test_panel_reporting_runs_without_a_terminal(capsys, blobs, classifier):
     x, y = blobs(n=64)
     NetTrain(classifier(), (x, y), max_training_rounds=2, training_progress_reporting="Panel")
     assert "round 2/2" in capsys.readouterr().out
 
 
-def test_target_device_without_cuda():
+def test_target_device_without_cuda(blobs, classifier):
     x, y = blobs(n=16)
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
@@ -187,7 +188,7 @@ def changed(trained, net, *path):
     return not np.array_equal(NetExtract(trained, [*path]), NetExtract(net, [*path]))
 
 
-def test_multiplier_keys_are_paths_from_the_top():
+def test_multiplier_keys_are_paths_from_the_top(blobs):
     x, y = blobs(n=64)
     net = nested_net()
 
@@ -204,7 +205,7 @@ def test_multiplier_keys_are_paths_from_the_top():
     assert not changed(last, net, 1, "Biases") and changed(last, net, 0, 0, "Biases")
 
 
-def test_multiplier_patterns_match_names_at_any_depth_and_per_array_keys():
+def test_multiplier_patterns_match_names_at_any_depth_and_per_array_keys(blobs):
     x, y = blobs(n=64)
     net = NetInitialize(NetChain({"block": NetChain({"conv1": LinearLayer(4), "conv2": LinearLayer(4)}), "head": LinearLayer(2), "softmax": SoftmaxLayer()}, input=2))
     globbed = NetTrain(net, (x, y), learning_rate_multipliers={"conv*": 0}, max_training_rounds=2, **QUIET)
@@ -216,7 +217,7 @@ def test_multiplier_patterns_match_names_at_any_depth_and_per_array_keys():
     assert not changed(biases, net, "head", "Biases") and changed(biases, net, "head", "Weights")
 
 
-def test_multiplier_keys_that_name_nothing():
+def test_multiplier_keys_that_name_nothing(blobs):
     x, y = blobs(n=16)
     net = nested_net()
     with pytest.raises(NetError, match=r"learning_rate_multipliers: \(0, 7\): the NetChain at 0 has 2 layers; there is no layer 7"):
@@ -229,7 +230,7 @@ def test_multiplier_keys_that_name_nothing():
         NetTrain(net, (x, y), learning_rate_multipliers={1: -1})
 
 
-def test_schedule_of_batch_and_total_as_in_wolfram():
+def test_schedule_of_batch_and_total_as_in_wolfram(blobs, classifier):
     x, y = blobs(n=64)
     calls, seen = [], []
 
@@ -248,7 +249,7 @@ def test_schedule_of_batch_and_total_as_in_wolfram():
     assert constant == [0.1] * 4
 
 
-def test_schedule_with_the_wrong_arguments_fails_before_the_first_batch():
+def test_schedule_with_the_wrong_arguments_fails_before_the_first_batch(blobs, classifier):
     x, y = blobs(n=16)
     seen = []
     report = {"training_progress_reporting": lambda progress: seen.append(progress)}
@@ -284,7 +285,7 @@ def test_real64_training_matches_a_float64_sgd_loop():
     np.testing.assert_allclose(NetExtract(results.trained_net, [0, "Weights"]), weights.detach().numpy(), rtol=1e-6)
 
 
-def test_training_keeps_freed_memory_for_the_next_batch_on_glibc():
+def test_training_keeps_freed_memory_for_the_next_batch_on_glibc(blobs, classifier):
     import platform
 
     from symnet.train.memory import keep_freed_memory
