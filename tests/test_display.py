@@ -1,4 +1,4 @@
-"""NetInformation and NetExtract."""
+"""NetInformation and the display of nets (symnet/display.py)."""
 
 import numpy as np
 import pytest
@@ -30,32 +30,10 @@ def test_unknown_property_suggests(net):
         NetInformation(net, "LayerCount")
 
 
-def test_extract_paths(net):
-    assert NetExtract(net, ["block", 0, "Weights"]).shape == (3, 5)
-    assert NetExtract(net, ["block", -1]).function == "Tanh"
-    assert NetExtract(net, "hidden").kind == "LinearLayer"
-    extracted = NetExtract(net, ["hidden", "Weights"])
-    extracted[:] = 0  # a copy: the net is unchanged
-    assert NetExtract(net, ["hidden", "Weights"]).any()
-
-
-def test_extract_errors(net):
-    with pytest.raises(NetError, match=r"NetChain has no layer 'hiden'; its layers: \"hidden\", \"act\", \"block\"\. Did you mean \"hidden\"\?"):
-        NetExtract(net, "hiden")
-    with pytest.raises(NetError, match=r'NetExtract: NetChain/"hidden" \(LinearLayer\) has no array or layer \'Weight\'; its arrays: Weights, Biases\. Did you mean "Weights"\?'):
-        NetExtract(net, ["hidden", "Weight"])
-    with pytest.raises(NetError, match=r"NetChain has 3 layers; there is no layer 7"):
-        NetExtract(net, 7)
-    with pytest.raises(NetError, match=r'the array "Weights" of NetChain/0 \(LinearLayer\) is not initialized; call NetInitialize first'):
-        NetExtract(NetChain([LinearLayer(2)], input=2), [0, "Weights"])
-
-
-def test_functions_of_nets_refuse_other_values():
-    from symnet import NetDrop
-
-    with pytest.raises(NetError, match=r"NetExtract: the first argument must be a net \(a layer, NetChain or NetGraph\), not list \[1, 2\]\."):
-        NetExtract([1, 2], "x")
-    with pytest.raises(NetError, match=r"NetInitialize: the first argument must be a net .*, not int 3\."):
-        NetInitialize(3)
-    with pytest.raises(NetError, match=r"NetDrop: the first argument must be a net .*, not str 'a'\."):
-        NetDrop("a", 1)
+def test_display_shows_layers_shapes_and_state():
+    net = NetChain([LinearLayer(30), "Tanh", LinearLayer(3)], input=2)
+    text = repr(net)
+    assert "NetChain  <3 layers, uninitialized, 183 parameters>" in text
+    assert "LinearLayer(30)" in text and "vector of size 30" in text and "(uninitialized)" in text
+    assert "<table" in net._repr_html_()
+    assert "initialized" in repr(NetInitialize(net))

@@ -1,10 +1,9 @@
-"""Evaluation (symnet.evaluation) and compilation (symnet.engine): one example or a batch, input errors, precision, ports, gradients, caching."""
+"""Evaluation (symnet/evaluation.py): one example or a batch, input errors, precision, ports, gradients."""
 
 import numpy as np
 import pytest
 import torch
 
-import symnet.engine as engine
 from symnet import (
     InputError,
     LinearLayer,
@@ -106,23 +105,6 @@ def test_array_gradient_matches_autograd(net):
     np.testing.assert_allclose(grad, w.grad.numpy(), rtol=1e-10)
 
 
-def test_compiled_once_and_cached(net, monkeypatch):
-    built = []
-    original = engine.CompiledNet.__init__
-
-    def counting(self, *args, **kwargs):
-        built.append(1)
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(engine.CompiledNet, "__init__", counting)
-    fresh = NetInitialize(NetChain([LinearLayer(2)], input=2))
-    fresh([1.0, 2.0])
-    fresh([3.0, 4.0])
-    fresh(np.zeros((10, 2)))
-    assert len(built) == 1
-    assert engine.cached_module(fresh) is engine.cached_module(fresh)
-
-
 def test_unsized_net_infers_from_data():
     net = NetChain(["Ramp", SoftmaxLayer()])
     np.testing.assert_allclose(net([1.0, -1.0, 0.0]), np.array([np.e, 1, 1]) / (np.e + 2), rtol=1e-6)
@@ -175,19 +157,6 @@ def test_unknown_port_shape_batch_hint():
 def test_unknown_evaluation_option(net):
     with pytest.raises(NetError, match=r"NetChain: unknown option batchsize=; the options are batch_size, target_device, working_precision, evaluation_mode\. Did you mean \"batch_size\"\?"):
         net([0.0] * 4, batchsize=3)
-
-
-def test_compiled_module_is_a_copy(net):
-    from symnet import compiled
-
-    x = np.ones(4, dtype=np.float32)
-    before = net(x)
-    module = compiled(net)
-    optimizer = torch.optim.SGD(module.parameters(), lr=0.5)
-    module(torch.as_tensor(x)[None]).sum().backward()
-    optimizer.step()
-    np.testing.assert_array_equal(net(x), before)
-    assert not np.allclose(module(torch.as_tensor(x)[None]).detach().numpy()[0], before)
 
 
 def test_empty_batch_gives_empty_result(net):

@@ -108,43 +108,6 @@ def test_multi_input_first_layer_becomes_chain_inputs():
     assert result.tolist() == [2.0, 0.0, 4.0]
 
 
-def test_initialization_is_reproducible_and_keeps_existing_arrays():
-    net = NetChain([LinearLayer(3), "Tanh", LinearLayer(2)], input=4)
-    a, b = NetInitialize(net, random_seeding=3), NetInitialize(net, random_seeding=3)
-    assert np.array_equal(NetExtract(a, [0, "Weights"]), NetExtract(b, [0, "Weights"]))
-    c = NetInitialize(a, random_seeding=4)  # already initialized: unchanged
-    assert np.array_equal(NetExtract(a, [0, "Weights"]), NetExtract(c, [0, "Weights"]))
-    from symnet import All
-
-    d = NetInitialize(a, All, random_seeding=4)
-    assert not np.array_equal(NetExtract(a, [0, "Weights"]), NetExtract(d, [0, "Weights"]))
-
-
-@pytest.mark.parametrize("method", ["Kaiming", "Xavier", "Orthogonal", "Random"])
-def test_initialization_methods(method):
-    net = NetInitialize(NetChain([LinearLayer(64)], input=32), method=method)
-    w = NetExtract(net, [0, "Weights"])
-    assert np.isfinite(w).all() and w.std() > 0
-    if method == "Orthogonal":
-        np.testing.assert_allclose(w.T @ w, np.eye(32), atol=1e-5)
-    if method == "Kaiming":
-        assert abs(w.std() - np.sqrt(2 / 32)) < 0.03
-
-
-def test_bad_initialization_method():
-    with pytest.raises(NetError, match=r'NetInitialize: method="Kaimin" is not one of Kaiming, Xavier, Orthogonal, Random\. Did you mean "Kaiming"\?'):
-        NetInitialize(NetChain([2], input=2), method="Kaimin")
-
-
-def test_display_shows_layers_shapes_and_state():
-    net = NetChain([LinearLayer(30), "Tanh", LinearLayer(3)], input=2)
-    text = repr(net)
-    assert "NetChain  <3 layers, uninitialized, 183 parameters>" in text
-    assert "LinearLayer(30)" in text and "vector of size 30" in text and "(uninitialized)" in text
-    assert "<table" in net._repr_html_()
-    assert "initialized" in repr(NetInitialize(net))
-
-
 def test_nets_are_immutable():
     net = NetChain([LinearLayer(3)], input=2)
     with pytest.raises(AttributeError):
