@@ -13,6 +13,7 @@ from .display import NetInformation
 from .engine import All, Automatic, CompiledNet, compiled
 from .errors import ExpressionError, GraphError, InitializationError, InputError, NetError, OptionError, ShapeError
 from .extract import NetExtract
+from .formula import NetFormula
 from .initialize import NetInitialize
 from .io import Export, Import
 from .layers.base import Layer
@@ -69,6 +70,7 @@ __all__ = [
     "NetError",
     "NetExtract",
     "NetFlatten",
+    "NetFormula",
     "NetGraph",
     "NetInformation",
     "NetInitialize",

@@ -242,11 +242,14 @@ class Layer:
         ``working_precision`` ("Real32", "Real64"), ``evaluation_mode`` ("Test", "Train")."""
         from ..engine import Automatic
         from ..evaluation import evaluate
+        from ..formula import evaluate_symbolic, is_symbolic
 
         if unknown:
             options = ("batch_size", "target_device", "working_precision", "evaluation_mode")
             name = next(iter(unknown))
             raise NetError(f"{self.kind}: unknown option {name}=; the options are {', '.join(options)}.{closest(name, options)}")
+        if is_symbolic(data):  # sympy values: the net's formula (symnet/formula)
+            return evaluate_symbolic(self, data, None if port is _DEFAULT_PORT else port)
         return evaluate(
             self, data, Automatic if port is _DEFAULT_PORT else port,
             batch_size=batch_size, target_device=target_device, working_precision=working_precision, evaluation_mode=evaluation_mode,
