@@ -112,7 +112,15 @@ def test_backprop_by_hand(capsys):
         np.testing.assert_allclose(a, b, atol=1e-12)
     start, end = result["propagate_losses"]
     assert end < start
-    # sympy's derivative of the symbolic loss = NetPortGradient
+    # NetFormula: the ReLU chain's formula in its symbolic weights, its loss and exact gradient
+    import sympy
+
+    formula = result["formula"]
+    assert formula.shape == (2, 1) and {s.name for s in formula.free_symbols} == {"x1", "x2", "x3", *(f"W1_{i}{j}" for i in (1, 2, 3) for j in (1, 2, 3)), *(f"W2_{i}{j}" for i in (1, 2) for j in (1, 2, 3))}
+    y1, y2 = sympy.symbols("y1 y2", real=True)
+    assert sympy.simplify(result["loss_formula"] - ((formula[0] - y1) ** 2 + (formula[1] - y2) ** 2) / 2) == 0
+    assert [g.shape for g in result["gradient_formulas"]] == [(3, 3), (2, 3)]
+    # its derivative = NetPortGradient
     for a, b in zip(*result["symbolic_gradients"]):
         np.testing.assert_allclose(a, b, atol=1e-12)
     # NetTrain computes the batch loss in float32 even in Real64 (mean over 5 examples), hence 1e-7

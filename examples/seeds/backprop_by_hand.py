@@ -15,8 +15,9 @@ Here, on the same kind of nets:
    ThreadingLayer and an ElementwiseLayer;
 3. ``Propagate`` repeated (gradient descent by hand) gives the same weights as NetTrain with
    plain SGD;
-4. the answer's ReLU chain: ``lossEq`` as a sympy expression of symbolic weight matrices,
-   differentiated by sympy, equals NetPortGradient, and gradient descent on it equals NetTrain.
+4. the answer's ReLU chain through ``NetFormula``: the net's formula with symbolic weight
+   matrices, its loss ``lossEq``, the exact gradient (equal to NetPortGradient), and gradient
+   descent on it, which equals NetTrain's plain SGD.
 
     python examples/seeds/backprop_by_hand.py [--quick]    # a few seconds either way (--quick: fewer steps)
 """
@@ -35,6 +36,7 @@ from symnet import (
     LinearLayer,
     NetChain,
     NetExtract,
+    NetFormula,
     NetGraph,
     NetPort,
     NetPortGradient,
@@ -144,68 +146,73 @@ def propagate_loop(rng: np.random.Generator, steps: int, learning_rate: float = 
     return {"propagate_weights": (weights, symnet_weights), "propagate_losses": (start_loss, loss(weights))}
 
 
-# -- the answer: a ReLU chain and a symbolic loss -------------------------------------------------
-def symbolic_relu_loss(shapes: list[tuple[int, int]], x: np.ndarray, y: np.ndarray) -> tuple[sympy.Expr, list[sympy.Matrix]]:
-    """lossEq = 1/(2 dsize) errEq.errEq^T with errEq = Y - Fold[reluDot, X, vars], vars symbolic matrices."""
-    # vars = (* list of symbolic matrices *), "defined using Array[]"
-    variables = [sympy.Matrix(rows, columns, lambda r, c, k=k: sympy.Symbol(f"w{k}_{r}{c}")) for k, (rows, columns) in enumerate(shapes, 1)]
-
-    # relu[A_] := MapThread[Max, {Array[0 &, Dimensions@A], A}, …]; reluDot[A_, B_] := relu[A.B]
-    def relu_dot(a: sympy.Matrix, b: sympy.Matrix) -> sympy.Matrix:
-        return (a * b).applyfunc(lambda v: sympy.Max(0, v))
-
-    prediction = sympy.Matrix(x.tolist())
-    for variable in variables:
-        prediction = relu_dot(prediction, variable)
-    err_eq = sympy.Matrix(y.tolist()) - prediction
-    # take1[…]: the loss is a 1×1 matrix when Y is a column; its trace is the sum of squares in general
-    loss_eq = (err_eq * err_eq.T).trace() / (2 * len(x))
-    return loss_eq, variables
-
-
+# -- the answer: a ReLU chain and its loss written symbolically, by NetFormula -------------------
 def relu_chain_answer(rng: np.random.Generator, steps: int, learning_rate: float = 0.5) -> dict[str, Any]:
-    """Section 4: the answer's approach, against NetPortGradient and NetTrain."""
+    """Section 4: lossEq = 1/(2 dsize) errEq.errEq^T, errEq = Y - Fold[reluDot, X, vars], read off the net itself."""
     dsize, inputs, hidden, outputs = 5, 3, 3, 2
     # positive data and weights: most ReLUs start switched on, so gradient descent has something to do
     x = rng.random((dsize, inputs))
     y = rng.random((dsize, outputs))
-    # X.W1 then .W2 (the answer multiplies the data from the left): the LinearLayer weights are their transposes
-    loss_eq, variables = symbolic_relu_loss([(inputs, hidden), (hidden, outputs)], x, y)
-    symbols = [s for matrix in variables for s in matrix]
-    gradient_eq = [loss_eq.diff(s) for s in symbols]
+    matrices = [rng.random((hidden, inputs)), rng.random((outputs, hidden))]  # the LinearLayer weights (rows: neurons)
+    net = NetChain([LinearLayer(hidden, biases=False), "Ramp", LinearLayer(outputs, biases=False), "Ramp"], input=inputs)
+    net = NetReplacePart(net, [([0, "Weights"], matrices[0]), ([2, "Weights"], matrices[1])])
+    training_net = with_loss(net, outputs)
+
+    # vars = (* list of symbolic matrices *): the net's formula with its weights as symbols W1_ij, W2_ij
+    formula = NetFormula(net, arrays="Symbolic")
+    print("NetFormula(net, arrays=\"Symbolic\") =")
+    for k, output in enumerate(formula, 1):
+        print(f"  output {k}: {output}")
+    # the loss of one example, 1/2 |y - net(x)|^2, is the training net's "Loss" port
+    loss = NetFormula(training_net, loss="Loss", arrays="Symbolic")
+    print(f"its loss, NetFormula(training_net, loss=\"Loss\", arrays=\"Symbolic\") = {loss}")
+    # the exact gradient, one derivative per weight (symbolic in the inputs, targets and weights)
+    gradients = [NetFormula(training_net, loss="Loss", wrt=["net", index, "Weights"], arrays="Symbolic") for index in (0, 2)]
+    print(f"d loss / d W2_11 = {gradients[1][0, 0]}")
+
+    symbols = NetFormula(training_net, "Symbols", arrays="Symbolic")
+    variables = [list(symbols[("net", key, "Weights")]) for key in ("0", "2")]
+    data_symbols = [*symbols["Input"], *symbols["Target"]]
+    flat_variables = [s for matrix in variables for s in matrix]
+    # lossEq over the data set is the mean over the examples: put each example's numbers in (Mathematica's /.)
+    examples = [dict(zip(data_symbols, row)) for row in np.concatenate([x, y], axis=1).tolist()]
+    loss_eq_terms = [loss.xreplace(example) for example in examples]
+    gradient_terms = [[g.xreplace(example) for matrix in gradients for g in matrix] for example in examples]
 
     def at(ms: list[np.ndarray]) -> dict[sympy.Symbol, float]:
-        """The rule replacing every symbol by its value (Mathematica's /. ; xreplace is sympy's fast form)."""
-        return dict(zip(symbols, np.concatenate([m.ravel() for m in ms]).tolist()))
+        return dict(zip(flat_variables, np.concatenate([m.ravel() for m in ms]).tolist()))
+
+    def loss_eq(ms: list[np.ndarray]) -> float:
+        rule = at(ms)
+        return float(np.mean([float(term.xreplace(rule)) for term in loss_eq_terms]))
 
     def symbolic_gradients(ms: list[np.ndarray]) -> list[np.ndarray]:
         rule = at(ms)
-        flat = np.array([float(g.xreplace(rule)) for g in gradient_eq])
+        flat = np.mean([[float(g.xreplace(rule)) for g in terms] for terms in gradient_terms], axis=0)
         return [part.reshape(m.shape) for part, m in zip(np.split(flat, np.cumsum([m.size for m in ms])[:-1]), ms)]
 
-    matrices = [rng.random(m.shape) for m in variables]
-    net = NetChain([LinearLayer(hidden, biases=False), "Ramp", LinearLayer(outputs, biases=False), "Ramp"], input=inputs)
-    net = NetReplacePart(net, [([0, "Weights"], matrices[0].T), ([2, "Weights"], matrices[1].T)])
-    training_net = with_loss(net, outputs)
     data = {"Input": x, "Target": y}
     # NetPortGradient differentiates the sum over the examples; lossEq is their mean
-    ours = [training_net(data, NetPortGradient(["net", index, "Weights"]), working_precision="Real64").T / dsize for index in (0, 2)]
+    ours = [training_net(data, NetPortGradient(["net", index, "Weights"]), working_precision="Real64") / dsize for index in (0, 2)]
     theirs = symbolic_gradients(matrices)
     difference = max(float(np.abs(a - b).max()) for a, b in zip(theirs, ours))
-    print(f"lossEq has {len(symbols)} symbolic weights; D[lossEq, w] (sympy) vs NetPortGradient / dsize: largest difference {difference:.2e}")
+    print(f"lossEq has {len(flat_variables)} symbolic weights; D[lossEq, w] (NetFormula) vs NetPortGradient / dsize: largest difference {difference:.2e}")
 
-    start_loss = float(loss_eq.xreplace(at(matrices)))
+    start_loss = loss_eq(matrices)
     for _ in range(steps):
         matrices = [m - learning_rate * g for m, g in zip(matrices, symbolic_gradients(matrices))]
-    end_loss = float(loss_eq.xreplace(at(matrices)))
+    end_loss = loss_eq(matrices)
     trained = NetTrain(
         training_net, data, loss_function="Loss", method=("SGD", {"momentum": 0.0, "learning_rate_schedule": "Constant"}), learning_rate=learning_rate,
         batch_size=dsize, max_training_rounds=steps, working_precision="Real64", training_progress_reporting=None,
     )
-    trained_matrices = [NetExtract(trained, ["net", index, "Weights"]).T for index in (0, 2)]
+    trained_matrices = [NetExtract(trained, ["net", index, "Weights"]) for index in (0, 2)]
     trained_difference = max(float(np.abs(a - b).max()) for a, b in zip(matrices, trained_matrices))
     print(f"{steps} steps of gradient descent on lossEq: {start_loss:.4f} -> {end_loss:.4f}; NetTrain gives the same weights: largest difference {trained_difference:.2e}")
-    return {"symbolic_gradients": (theirs, ours), "symbolic_descent": (matrices, trained_matrices), "symbolic_losses": (start_loss, end_loss)}
+    return {
+        "formula": formula, "loss_formula": loss, "gradient_formulas": gradients,
+        "symbolic_gradients": (theirs, ours), "symbolic_descent": (matrices, trained_matrices), "symbolic_losses": (start_loss, end_loss),
+    }
 
 
 def main(quick: bool = False) -> dict[str, Any]:
