@@ -1,13 +1,15 @@
 """Helpers shared by every test module, as fixtures (test modules never import each other).
 
-- ``check_layer``: the layer harness: inferred shape == actual shape, values == a reference,
-  gradients pass ``torch.autograd.gradcheck`` in float64::
+- ``check_layer``: the layer harness (for a layer or a container): inferred shape == actual
+  shape, values == a reference, gradients pass ``torch.autograd.gradcheck`` in float64::
 
       def test_linear(check_layer):
           check_layer(LinearLayer(3, input=4), reference=lambda a, x: x @ a["Weights"].T + a["Biases"])
 
-  ``reference(arrays, *inputs)`` gets the layer's arrays (float64 tensors) and batched float64
-  inputs and returns the expected batched output(s), computed with torch or numpy directly.
+  ``reference(arrays, *inputs)`` gets the layer's arrays (float64 tensors, by name; in a
+  container by path, "linear/Weights") and the batched float64 inputs, and returns the expected
+  batched output(s), computed with torch or numpy directly. Every layer of symnet has entries
+  in the layer table (tests/layers/table/), which runs this harness on each of them.
 - ``random_input``: random batched data for a layer's port (``random_input(layer, port, batch, generator)``).
 - ``@pytest.mark.fashion_mnist``: the test needs the real Fashion-MNIST files and skips, with a
   reason, where they are absent (tests never download them).
@@ -24,7 +26,7 @@ import pytest
 import torch
 
 from symnet import NetError, NetInitialize, datasets
-from symnet.engine import LeafModule
+from symnet.engine import CompiledNet
 from symnet.layers.base import Layer
 
 
@@ -36,6 +38,10 @@ def _random_input(layer: Layer, port: str, batch: int, generator: torch.Generato
         bound = t.bound or 5
         return torch.randint(0, bound, shape, generator=generator)
     return torch.rand(shape, generator=generator, dtype=torch.float64) * (high - low) + low
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, tuple | list) else [value]
 
 
 def _check_layer(
@@ -51,16 +57,17 @@ def _check_layer(
     low: float = -1.0,
     high: float = 1.0,
 ) -> list[torch.Tensor]:
-    """Run the three checks on ``layer``; returns the outputs for further assertions."""
+    """Run the three checks on ``layer`` (a layer or a container); returns the outputs in float64."""
     generator = torch.Generator().manual_seed(seed)
     if not layer.initialized:
         layer = NetInitialize(layer, random_seeding=seed)
     if inputs is None:
         inputs = [_random_input(layer, port, batch, generator, low, high) for port in layer.input_ports()]
-    module = LeafModule(layer).double()
+    # The compiled module runs leaves and containers alike (and layers without inputs, such as
+    # NetArrayLayer, whose output it repeats for each example).
+    module = CompiledNet(layer).double()
     module.train(training)
-    outputs = module(*inputs)
-    outputs = list(outputs) if isinstance(outputs, tuple) else [outputs]
+    outputs = _as_list(module(*inputs))
 
     # 1. inferred shapes equal actual shapes
     for port, value in zip(layer.output_ports(), outputs):
@@ -69,29 +76,27 @@ def _check_layer(
         actual = tuple(value.shape[1:])
         assert len(actual) == len(inferred.dims) and all(d == "Varying" or d == a for d, a in zip(inferred.dims, actual)), f"{layer.kind}: inferred {port} {inferred} but the output has shape {actual}"
 
-    # 2. values equal the reference
+    # 2. values equal the reference; arrays are named "Weights" for a layer, "linear/Weights" in a container
     if reference is not None:
-        arrays = {name: getattr(module, name).detach() for name in module.names}
-        expected = reference(arrays, *[x.detach() for x in inputs])
-        expected = list(expected) if isinstance(expected, tuple | list) else [expected]
+        arrays = {"/".join((*path, name)): value for path, named in module.leaf_arrays().items() for name, value in named.items()}
+        expected = _as_list(reference(arrays, *[x.detach() for x in inputs]))
+        assert len(expected) == len(outputs), f"{layer.kind}: {len(outputs)} outputs but the reference gives {len(expected)}"
         for value, want in zip(outputs, expected):
             want = torch.as_tensor(np.asarray(want) if not isinstance(want, torch.Tensor) else want, dtype=value.dtype)
             assert value.shape == want.shape, f"{layer.kind}: output shape {tuple(value.shape)} but reference {tuple(want.shape)}"
             assert torch.allclose(value, want, atol=atol, rtol=1e-5), f"{layer.kind}: values differ from the reference by {(value - want).abs().max():.3g}"
 
-    # 3. gradients in float64
+    # 3. gradients in float64, with respect to the float inputs and the learned arrays (not the
+    # state arrays, such as batch normalization's moving statistics, which are buffers)
     if gradcheck:
         float_inputs = [x.detach().clone().requires_grad_(x.is_floating_point()) for x in inputs]
-        state = set(layer.state_array_names())
-        arrays = {n: getattr(module, n).detach().clone().requires_grad_(n not in state) for n in module.names}
-        learned = [n for n in module.names if n not in state]
-        inputs_count = len(float_inputs)
+        learned = {name: value.detach().clone().requires_grad_() for name, value in module.named_parameters()}
+        count = len(float_inputs)
 
         def function(*args: torch.Tensor) -> Any:
-            current = {**arrays, **dict(zip(learned, args[inputs_count:]))}
-            return layer.forward(current, *args[:inputs_count], training=training)
+            return torch.func.functional_call(module, dict(zip(learned, args[count:])), tuple(args[:count]))
 
-        check_args = (*float_inputs, *(arrays[n] for n in learned))
+        check_args = (*float_inputs, *learned.values())
         if any(a.requires_grad for a in check_args):
             assert torch.autograd.gradcheck(function, check_args, eps=1e-6, atol=1e-5), f"{layer.kind}: gradcheck failed"
     return outputs

@@ -28,7 +28,7 @@ import torch
 from ..errors import NetError, closest
 from ..layers.base import Layer, is_coder
 from ..ports import NetPort
-from ..types import TensorType
+from ..types import Scaled, TensorType
 
 SKIPPED_FIELDS = ("arrays", "types")
 _MODULES_LOADED = False
@@ -128,6 +128,8 @@ class SpecWriter:
             return {"$type": {"dims": None if value.dims is None else list(value.dims), "element": value.element, "bound": value.bound}}
         if isinstance(value, NetPort):
             return {"$port": [self.value(p, where, path) for p in value.path]}
+        if isinstance(value, Scaled):
+            return {"$scaled": value.factor}
         if is_coder(value) and hasattr(value, "to_spec"):
             return {"$coder": value.to_spec()}
         if isinstance(value, torch.Tensor | np.ndarray):
@@ -321,6 +323,11 @@ class SpecReader:
             return TensorType(None if dims is None else tuple(dims), body.get("element", "Real"), bound)
         if tag == "$port" and isinstance(body, list):
             return NetPort(*[self.value(v, where) for v in body])
+        if tag == "$scaled":
+            try:
+                return Scaled(body)
+            except NetError as error:
+                raise NetError(f"{_where(where)}: {error}") from None
         if tag == "$coder":
             from ..coders import coder_from_spec
 

@@ -119,12 +119,9 @@ class PoolingLayer(Layer):
         if self.function == "Max":
             return _MAX_POOLS[rank], pad, -math.inf, (kernel, stride, padding), None
         arguments: tuple[Any, ...] = (kernel, stride, padding, False, True)
-        scale = None
-        if self.function == "Total":
-            if rank == 1:
-                scale = kernel[0]
-            else:
-                arguments += (1,)  # divisor_override=1: the window's sum
+        # "Total" is the mean (padding counted) times the kernel size. Not avg_pool's
+        # divisor_override=1: the ONNX exporter drops it and exports a mean.
+        scale = math.prod(kernel) if self.function == "Total" else None
         return _MEAN_POOLS[rank], pad, 0.0, arguments, scale
 
     def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]

@@ -1,9 +1,9 @@
-"""LinearLayer, ElementwiseLayer, ThreadingLayer, SoftmaxLayer, DropoutLayer, NetArrayLayer."""
+"""LinearLayer, ElementwiseLayer, ThreadingLayer, SoftmaxLayer, DropoutLayer, NetArrayLayer: inference,
+errors and training-mode behaviour (reference values and gradients: the layer table, tests/layers/table/basic.py)."""
 
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from symnet import (
     DropoutLayer,
@@ -18,23 +18,10 @@ from symnet import (
     SoftmaxLayer,
     ThreadingLayer,
 )
-from symnet.layers.basic import ACTIVATIONS
 
 
-def test_linear_matches_torch(check_layer):
-    check_layer(LinearLayer(3, input=4), lambda a, x: F.linear(x, a["Weights"], a["Biases"]))
-
-
-def test_linear_flattens_higher_rank_input_and_makes_tensor_output(check_layer):
-    layer = LinearLayer((2, 3), input=(4, 5))
-    assert layer.types["Weights"].dims == (6, 20)
-    check_layer(layer, lambda a, x: F.linear(x.reshape(x.shape[0], -1), a["Weights"], a["Biases"]).reshape(-1, 2, 3))
-
-
-def test_linear_scalar_output_and_no_biases(check_layer):
-    layer = LinearLayer((), input=3, biases=False)
-    assert layer.array_names() == ("Weights",)
-    check_layer(layer, lambda a, x: (x @ a["Weights"].T).reshape(-1))
+def test_linear_without_biases_has_no_biases_array():
+    assert LinearLayer((), input=3, biases=False).array_names() == ("Weights",)
 
 
 def test_linear_w_x_plus_b_by_hand():
@@ -66,33 +53,10 @@ def test_unknown_array_name_suggests():
         LinearLayer(3, arrays={"Weight": np.ones((3, 2))})
 
 
-@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
-def test_every_activation_matches_reference(name, check_layer):
-    references = {
-        "Ramp": torch.relu, "ReLU": torch.relu, "Tanh": torch.tanh, "LogisticSigmoid": torch.sigmoid, "Sigmoid": torch.sigmoid,
-        "GELU": F.gelu, "ELU": F.elu, "SELU": torch.selu, "Swish": lambda x: x * torch.sigmoid(x), "SiLU": lambda x: x * torch.sigmoid(x),
-        "Softplus": lambda x: torch.log1p(torch.exp(x)), "Softsign": lambda x: x / (1 + x.abs()), "HardTanh": lambda x: x.clamp(-1, 1),
-        "HardSigmoid": lambda x: ((x + 1) / 2).clamp(0, 1), "HardSwish": lambda x: x * (x + 3).clamp(0, 6) / 6,
-        "RectifiedLinearUnit": torch.relu, "ExponentialLinearUnit": F.elu, "ScaledExponentialLinearUnit": torch.selu,
-        "GaussianErrorLinearUnit": F.gelu, "SoftSign": lambda x: x / (1 + x.abs()), "Mish": lambda x: x * torch.tanh(F.softplus(x)),
-        "Sin": torch.sin, "Cos": torch.cos, "Exp": torch.exp, "Log": torch.log, "Sqrt": torch.sqrt, "Abs": torch.abs,
-        "Square": lambda x: x * x, "Erf": torch.erf, "Identity": lambda x: x,
-    }
-    positive = name in ("Log", "Sqrt")
-    # Keep away from kinks (Ramp, Abs at 0; HardTanh at ±1) so finite differences are valid.
-    low, high = (0.5, 2.0) if positive else (0.1, 0.9)
-    check_layer(ElementwiseLayer(name, input=(2, 3)), lambda a, x: references[name](x), low=low, high=high)
-
-
 def test_elementwise_accepts_python_functions_and_lowercase():
     assert ElementwiseLayer(np.tanh).function == "Tanh"
     assert ElementwiseLayer(torch.relu).function == "Ramp"
     assert ElementwiseLayer("relu").function == "ReLU"
-
-
-def test_elementwise_expression(check_layer):
-    check_layer(ElementwiseLayer("x**2 + sin(x)", input=4), lambda a, x: x**2 + torch.sin(x))
-    check_layer(ElementwiseLayer("clip(2*x - 1, -0.5, 0.5) + exp(-x) * pi", input=4), lambda a, x: torch.clamp(2 * x - 1, -0.5, 0.5) + torch.exp(-x) * np.pi, gradcheck=False)
 
 
 def test_unknown_activation_suggests_closest():
@@ -120,29 +84,6 @@ def test_python_function_is_refused_with_advice():
         ElementwiseLayer(lambda x: x)
 
 
-@pytest.mark.parametrize(
-    "function, reference",
-    [
-        ("Plus", lambda a, b: a + b),
-        ("Times", lambda a, b: a * b),
-        ("Subtract", lambda a, b: a - b),
-        ("Divide", lambda a, b: a / b),
-        ("Max", torch.maximum),
-        ("Min", torch.minimum),
-        ("x1 * x2 + sin(x1)", lambda a, b: a * b + torch.sin(a)),
-    ],
-)
-def test_threading(function, reference, check_layer):
-    layer = ThreadingLayer(function, input=[(2, 3), (2, 3)])
-    check_layer(layer, lambda arrays, a, b: reference(a, b), low=0.5, high=1.5, gradcheck=function not in ("Max", "Min"))
-
-
-def test_threading_three_inputs_and_broadcasting(check_layer):
-    layer = ThreadingLayer("Plus", input=[(2, 3), (3,), (2, 1)])
-    assert layer.types["Output"].dims == (2, 3)
-    check_layer(layer, lambda arrays, a, b, c: a + b[:, None, :] + c)
-
-
 def test_threading_bad_broadcast():
     with pytest.raises(ShapeError, match=r"cannot be broadcast together"):
         ThreadingLayer("Plus", input=[(2, 3), (4,)])
@@ -153,9 +94,7 @@ def test_threading_unknown_function():
         ThreadingLayer("Tims")
 
 
-def test_softmax_levels(check_layer):
-    check_layer(SoftmaxLayer(input=5), lambda a, x: torch.softmax(x, -1))
-    check_layer(SoftmaxLayer(0, input=(3, 4)), lambda a, x: torch.softmax(x, 1))
+def test_softmax_level_outside_the_input():
     with pytest.raises(ShapeError, match=r"level 2 is outside the input \(3, 4\) of rank 2"):
         SoftmaxLayer(2, input=(3, 4))
 

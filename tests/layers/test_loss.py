@@ -1,10 +1,10 @@
-"""CrossEntropyLossLayer, MeanSquaredLossLayer, MeanAbsoluteLossLayer."""
+"""CrossEntropyLossLayer, MeanSquaredLossLayer, MeanAbsoluteLossLayer: target types, losses from logits,
+errors (reference values and gradients: the layer table, tests/layers/table/loss.py)."""
 
 import pytest
 import torch
-import torch.nn.functional as F
 
-from symnet import CrossEntropyLossLayer, LinearLayer, MeanAbsoluteLossLayer, MeanSquaredLossLayer, NetChain, NetError, NetGraph, NetInitialize, ShapeError, SoftmaxLayer
+from symnet import CrossEntropyLossLayer, LinearLayer, MeanSquaredLossLayer, NetChain, NetError, NetGraph, NetInitialize, ShapeError, SoftmaxLayer
 from symnet.types import TensorType
 
 
@@ -13,37 +13,13 @@ def probabilities(batch, *dims, seed=0):
     return torch.softmax(torch.randn(batch, *dims, generator=generator, dtype=torch.float64), dim=-1)
 
 
-def test_cross_entropy_index_matches_torch_nll(check_layer):
-    layer = CrossEntropyLossLayer("Index", input=5)
-    assert layer.types["Target"] == TensorType((), "Integer", 5)
-    assert layer.types["Loss"] == TensorType(())
-    p = probabilities(4, 5)
-    t = torch.tensor([0, 4, 2, 2])
-    check_layer(layer, lambda a, x, target: F.nll_loss(torch.log(x), target, reduction="none"), inputs=[p.requires_grad_(), t])
-
-
-def test_cross_entropy_index_on_sequences_averages_positions(check_layer):
-    layer = CrossEntropyLossLayer("Index", input=(3, 4))
-    assert layer.types["Target"].dims == (3,)
-    p = probabilities(2, 3, 4)
-    t = torch.tensor([[0, 1, 3], [2, 2, 0]])
-    reference = lambda a, x, target: F.nll_loss(torch.log(x).transpose(1, 2), target, reduction="none").mean(dim=1)  # noqa: E731
-    check_layer(layer, reference, inputs=[p, t])
-
-
-def test_cross_entropy_probabilities_matches_reference(check_layer):
-    layer = CrossEntropyLossLayer("Probabilities", input=4)
-    assert layer.types["Target"].dims == (4,)
-    p, q = probabilities(3, 4, seed=1), probabilities(3, 4, seed=2)
-    check_layer(layer, lambda a, x, target: -(target * torch.log(x)).sum(-1), inputs=[p, q])
-
-
-def test_cross_entropy_binary_matches_torch(check_layer):
-    layer = CrossEntropyLossLayer("Binary", input=3)
-    generator = torch.Generator().manual_seed(3)
-    p = torch.rand(4, 3, generator=generator, dtype=torch.float64) * 0.9 + 0.05
-    t = torch.rand(4, 3, generator=generator, dtype=torch.float64)
-    check_layer(layer, lambda a, x, target: F.binary_cross_entropy(x, target, reduction="none").mean(-1), inputs=[p, t])
+def test_cross_entropy_target_types():
+    index = CrossEntropyLossLayer("Index", input=5)
+    assert index.types["Target"] == TensorType((), "Integer", 5)
+    assert index.types["Loss"] == TensorType(())
+    assert CrossEntropyLossLayer("Index", input=(3, 4)).types["Target"] == TensorType((3,), "Integer", 4)
+    assert CrossEntropyLossLayer("Probabilities", input=4).types["Target"].dims == (4,)
+    assert CrossEntropyLossLayer("Binary", input=3).types["Target"].dims == (3,)
 
 
 @pytest.mark.parametrize("form", ["Index", "Probabilities", "Binary"])
@@ -70,19 +46,6 @@ def test_fuses_only_a_final_softmax_on_the_class_axis():
     assert CrossEntropyLossLayer("Index").fuses(SoftmaxLayer(input=3))
     assert not CrossEntropyLossLayer("Index").fuses(SoftmaxLayer(level=0, input=(3, 4)))
     assert not CrossEntropyLossLayer("Binary").fuses(SoftmaxLayer(input=3))
-
-
-def test_mean_squared_matches_torch(check_layer):
-    check_layer(MeanSquaredLossLayer(input=(2, 3)), lambda a, x, t: F.mse_loss(x, t, reduction="none").mean(dim=(1, 2)))
-
-
-def test_mean_absolute_matches_torch(check_layer):
-    check_layer(MeanAbsoluteLossLayer(input=4), lambda a, x, t: F.l1_loss(x, t, reduction="none").mean(dim=1), seed=2)
-
-
-def test_scalar_input_gives_loss_per_example(check_layer):
-    out = check_layer(MeanSquaredLossLayer(input="Real"), lambda a, x, t: (x - t) ** 2)
-    assert out[0].shape == (3,)
 
 
 def test_loss_layer_in_a_graph():

@@ -1,9 +1,9 @@
-"""BatchNormalizationLayer and NormalizationLayer."""
+"""BatchNormalizationLayer and NormalizationLayer: arrays, moving statistics in training, inference, errors
+(reference values and gradients: the layer table, tests/layers/table/norm.py)."""
 
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from symnet import BatchNormalizationLayer, NetChain, NetError, NetExtract, NetInitialize, NormalizationLayer, ShapeError, compiled
 from symnet.engine import LeafModule
@@ -35,12 +35,6 @@ def test_batch_norm_initial_arrays_and_state():
     assert {name for name, _ in module.named_parameters()} == {"Scaling", "Biases"}
 
 
-@pytest.mark.parametrize("shape", [(3,), (3, 5), (3, 4, 4)])
-def test_batch_norm_evaluation_uses_moving_statistics(shape, check_layer):
-    layer = _with_statistics(BatchNormalizationLayer(epsilon=1e-3, input=shape))
-    check_layer(layer, lambda a, x: F.batch_norm(x, a["MovingMean"], a["MovingVariance"], a["Scaling"], a["Biases"], False, eps=1e-3))
-
-
 def test_batch_norm_evaluation_matches_torch_module(check_layer):
     layer = _with_statistics(BatchNormalizationLayer(input=(3, 4, 4)))
     reference = torch.nn.BatchNorm2d(3).double().eval()
@@ -70,16 +64,6 @@ def test_batch_norm_training_uses_batch_statistics_and_updates_moving_ones(momen
     batch_mean = x.mean(dim=(0, 2, 3))
     expected = momentum * torch.as_tensor(NetExtract(layer, "MovingMean"), dtype=torch.float64) + (1 - momentum) * batch_mean
     np.testing.assert_allclose(module.MovingMean, expected, atol=1e-6)
-
-
-def test_batch_norm_gradcheck_in_training(check_layer):
-    layer = _with_statistics(BatchNormalizationLayer(input=(2, 3)))
-    check_layer(
-        layer,
-        lambda a, x: F.batch_norm(x, a["MovingMean"].clone(), a["MovingVariance"].clone(), a["Scaling"], a["Biases"], True, eps=1e-5),
-        training=True,
-        gradcheck=True,
-    )
 
 
 def test_batch_norm_in_compiled_chain_updates_buffers_when_training():
@@ -129,12 +113,6 @@ def test_batch_norm_training_on_one_value_per_channel():
 
 
 # -- NormalizationLayer -----------------------------------------------------------------------
-def _with_affine(layer, seed=0):
-    generator = torch.Generator().manual_seed(seed)
-    shape = layer.types["Scaling"].dims
-    return layer.with_arrays({"Scaling": torch.rand(shape, generator=generator) + 0.5, "Biases": torch.randn(shape, generator=generator)})
-
-
 def test_normalization_initial_arrays():
     layer = NetInitialize(NormalizationLayer(input=(2, 3)))
     assert NetExtract(layer, "Scaling").tolist() == [1.0, 1.0, 1.0]
@@ -145,10 +123,8 @@ def test_normalization_initial_arrays():
     "levels, shape, normalized",
     [(-1, (2, 5), (5,)), (-2, (2, 3, 4), (3, 4)), (0, (3, 4), (3, 4)), ((-2, -1), (2, 3, 4), (3, 4)), ((1, 2), (2, 3, 4), (3, 4)), (-1, (6,), (6,))],
 )
-def test_normalization_matches_layer_norm(levels, shape, normalized, check_layer):
-    layer = _with_affine(NormalizationLayer(epsilon=1e-3, levels=levels, input=shape))
-    assert layer.types["Scaling"].dims == normalized
-    check_layer(layer, lambda a, x: F.layer_norm(x, normalized, a["Scaling"], a["Biases"], eps=1e-3))
+def test_normalization_arrays_have_the_normalized_shape(levels, shape, normalized):
+    assert NormalizationLayer(levels=levels, input=shape).types["Scaling"].dims == normalized
 
 
 def test_normalization_of_a_varying_sequence():

@@ -1,8 +1,8 @@
-"""AggregationLayer, TotalLayer, SummationLayer, DotLayer (symnet/layers/reduce.py): shapes, values against torch, gradients, errors."""
+"""AggregationLayer, TotalLayer, SummationLayer, DotLayer (symnet/layers/reduce.py): inference and errors
+(reference values and gradients: the layer table, tests/layers/table/reduce.py)."""
 
 import numpy as np
 import pytest
-import torch
 
 from symnet import (
     VARYING,
@@ -19,19 +19,6 @@ def dims(layer, port="Output"):
 
 
 # -- Aggregation, Total, Summation ------------------------------------------------------------
-@pytest.mark.parametrize(
-    "function, reference",
-    [("Max", torch.amax), ("Min", torch.amin), ("Mean", torch.mean), ("Total", torch.sum)],
-)
-def test_aggregation(function, reference, check_layer):
-    layer = AggregationLayer(function, input=(3, 4, 5))
-    assert dims(layer) == (3,)
-    check_layer(layer, lambda a, x: reference(x, dim=(2, 3)))
-    layer = AggregationLayer(function, (0, -1), input=(3, 4, 5))
-    assert dims(layer) == (4,)
-    check_layer(layer, lambda a, x: reference(x, dim=(1, 3)))
-
-
 def test_aggregation_inference_and_varying():
     assert dims(AggregationLayer("Mean", -1, output=2), "Input") == (2, None)
     assert dims(AggregationLayer(input=(4, VARYING))) == (4,)
@@ -51,39 +38,15 @@ def test_aggregation_errors():
         AggregationLayer("Max", 3, input=(3, 4))
 
 
-def test_total(check_layer):
+def test_total_and_summation():
     assert dims(TotalLayer(input=(2, 3))) == ()
-    check_layer(TotalLayer(input=(2, 3)), lambda a, x: x.sum(dim=(1, 2)))
-    check_layer(TotalLayer(0, input=(2, 3, 4)), lambda a, x: x.sum(dim=1))
-    check_layer(TotalLayer((0, 2), input=(2, 3, 4)), lambda a, x: x.sum(dim=(1, 3)))
+    assert dims(SummationLayer()) == ()
     assert TotalLayer()(2.5) == 2.5
     with pytest.raises(NetError, match=r"TotalLayer: the levels must be None, an int or a non-empty tuple of ints, not 'All'"):
         TotalLayer("All")
 
 
-def test_summation(check_layer):
-    assert dims(SummationLayer()) == ()
-    check_layer(SummationLayer(input=(2, 3)), lambda a, x: x.sum(dim=(1, 2)))
-    check_layer(SummationLayer(input=4), lambda a, x: x.sum(dim=1))
-
-
 # -- Dot --------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "shapes, expected, equation",
-    [
-        ([3, 3], (), "bi,bi->b"),
-        ([(2, 3), 3], (2,), "bij,bj->bi"),
-        ([3, (3, 4)], (4,), "bi,bij->bj"),
-        ([(2, 3), (3, 4)], (2, 4), "bij,bjk->bik"),
-        ([(2, 2, 3), (3, 4)], (2, 2, 4), "bhij,bjk->bhik"),
-    ],
-)
-def test_dot(shapes, expected, equation, check_layer):
-    layer = DotLayer(input=shapes)
-    assert dims(layer) == expected
-    check_layer(layer, lambda a, x, y: torch.einsum(equation, x, y))
-
-
 def test_dot_infers_a_missing_input():
     layer = DotLayer(input=[(2, 3), None], output=(2, 5))
     assert dims(layer, "Input2") == (3, 5)

@@ -1,9 +1,9 @@
 """Flatten, Reshape, Transpose, Catenate, Part, Replicate, Append and Prepend layers
-(symnet/layers/structure.py): shapes, values against torch, gradients, errors, and use in nets."""
+(symnet/layers/structure.py): inference, errors, and use in nets (reference values and gradients: the
+layer table, tests/layers/table/structure.py)."""
 
 import numpy as np
 import pytest
-import torch
 
 from symnet import (
     VARYING,
@@ -33,23 +33,6 @@ def dims(layer, port="Output"):
 
 
 # -- Flatten ----------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "level, expected, reference",
-    [
-        (None, (24,), lambda x: x.reshape(x.shape[0], -1)),
-        (0, (2, 3, 4), lambda x: x),
-        (1, (6, 4), lambda x: x.reshape(x.shape[0], 6, 4)),
-        (2, (24,), lambda x: x.reshape(x.shape[0], 24)),
-        (-1, (2, 12), lambda x: x.reshape(x.shape[0], 2, 12)),
-        (-2, (24,), lambda x: x.reshape(x.shape[0], 24)),
-    ],
-)
-def test_flatten(level, expected, reference, check_layer):
-    layer = FlattenLayer(level, input=(2, 3, 4))
-    assert dims(layer) == expected
-    check_layer(layer, lambda a, x: reference(x))
-
-
 def test_flatten_infers_backwards():
     assert dims(FlattenLayer(input=(2, None), output=6), "Input") == (2, 3)
     assert dims(FlattenLayer(1, output=(6, 4)), "Input") == (None, None, 4)
@@ -76,14 +59,6 @@ def test_flatten_errors():
 
 
 # -- Reshape ----------------------------------------------------------------------------------
-def test_reshape(check_layer):
-    layer = ReshapeLayer((3, -1), input=(2, 6))
-    assert dims(layer) == (3, 4)
-    check_layer(layer, lambda a, x: x.reshape(x.shape[0], 3, 4))
-    check_layer(ReshapeLayer(("Inferred",), input=(2, 3)), lambda a, x: x.reshape(x.shape[0], 6))
-    check_layer(ReshapeLayer(6, input=(3, 2)), lambda a, x: x.reshape(x.shape[0], 6))
-
-
 def test_reshape_infers_backwards():
     assert dims(ReshapeLayer((2, 3), input=(None, 2)), "Input") == (3, 2)
     assert dims(ReshapeLayer((2, -1), input=(None, 2), output=(2, 6)), "Input") == (6, 2)
@@ -104,21 +79,6 @@ def test_reshape_errors():
 
 
 # -- Transpose --------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "perm, expected, reference",
-    [
-        (None, (3, 2, 4), lambda x: x.transpose(1, 2)),
-        ((0, 2), (4, 3, 2), lambda x: x.transpose(1, 3)),
-        ((1, -1), (2, 4, 3), lambda x: x.transpose(2, 3)),
-        ((2, 0, 1), (4, 2, 3), lambda x: x.permute(0, 3, 1, 2)),
-    ],
-)
-def test_transpose(perm, expected, reference, check_layer):
-    layer = TransposeLayer(perm, input=(2, 3, 4))
-    assert dims(layer) == expected
-    check_layer(layer, lambda a, x: reference(x))
-
-
 def test_transpose_infers_backwards_and_keeps_varying():
     assert dims(TransposeLayer(output=(3, 2)), "Input") == (2, 3)
     assert dims(TransposeLayer((2, 0, 1), output=(4, 2, 3)), "Input") == (2, 3, 4)
@@ -140,14 +100,8 @@ def test_transpose_errors():
 
 
 # -- Catenate ---------------------------------------------------------------------------------
-def test_catenate(check_layer):
-    layer = CatenateLayer(input=[(2, 3), (4, 3)])
-    assert dims(layer) == (6, 3)
-    check_layer(layer, lambda a, x, y: torch.cat([x, y], 1))
-    layer = CatenateLayer(-1, input=[(2, 1), (2, 3), (2, 2)])
-    assert layer.input_ports() == ("Input1", "Input2", "Input3")
-    assert dims(layer) == (2, 6)
-    check_layer(layer, lambda a, x, y, z: torch.cat([x, y, z], -1))
+def test_catenate_has_a_port_per_input():
+    assert CatenateLayer(-1, input=[(2, 1), (2, 3), (2, 2)]).input_ports() == ("Input1", "Input2", "Input3")
 
 
 def test_catenate_infers_a_missing_input():
@@ -168,27 +122,6 @@ def test_catenate_errors():
 
 
 # -- Part -------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "spec, expected, reference",
-    [
-        (1, (5,), lambda x: x[:, 1]),
-        (-1, (5,), lambda x: x[:, -1]),
-        (slice(1, 3), (2, 5), lambda x: x[:, 1:3]),
-        (slice(-3, None), (3, 5), lambda x: x[:, -3:]),
-        ((slice(1, 3), All), (2, 5), lambda x: x[:, 1:3, :]),
-        (((1, 3), 2), (2,), lambda x: x[:, 1:3, 2]),
-        ((All, slice(0, 5, 2)), (4, 3), lambda x: x[:, :, 0:5:2]),
-        ((1, -1), (), lambda x: x[:, 1, -1]),
-        ((All, [4, 0]), (4, 2), lambda x: x[:, :, [4, 0]]),
-        ([3, -4], (2, 5), lambda x: x[:, [3, 0]]),
-    ],
-)
-def test_part(spec, expected, reference, check_layer):
-    layer = PartLayer(spec, input=(4, 5))
-    assert dims(layer) == expected
-    check_layer(layer, lambda a, x: reference(x))
-
-
 def test_part_infers_backwards_and_keeps_varying():
     assert dims(PartLayer(0, output=(3, 4)), "Input") == (None, 3, 4)
     assert dims(PartLayer((All, 1), output=(7,)), "Input") == (7, None)
@@ -219,25 +152,8 @@ def test_part_errors():
 
 
 # -- Replicate --------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "spec, level, expected, reference",
-    [
-        (3, 0, (3, 2, 4), lambda x: x[:, None].expand(-1, 3, 2, 4)),
-        (3, 1, (2, 3, 4), lambda x: x[:, :, None].expand(-1, 2, 3, 4)),
-        (3, -1, (2, 4, 3), lambda x: x[..., None].expand(-1, 2, 4, 3)),
-        ((2, 3), 0, (2, 3, 2, 4), lambda x: x[:, None, None].expand(-1, 2, 3, 2, 4)),
-    ],
-)
-def test_replicate(spec, level, expected, reference, check_layer):
-    layer = ReplicateLayer(spec, level, input=(2, 4))
-    assert dims(layer) == expected
-    check_layer(layer, lambda a, x: reference(x))
-
-
-def test_replicate_infers_size_and_input(check_layer):
-    layer = ReplicateLayer(input=2, output=(4, 2))
-    assert dims(layer) == (4, 2)
-    check_layer(layer, lambda a, x: x[:, None].expand(-1, 4, 2))
+def test_replicate_infers_size_and_input():
+    assert dims(ReplicateLayer(input=2, output=(4, 2))) == (4, 2)
     assert dims(ReplicateLayer(3, output=(3, 5)), "Input") == (5,)
 
 
@@ -251,17 +167,11 @@ def test_replicate_errors():
 
 
 # -- Append, Prepend --------------------------------------------------------------------------
-@pytest.mark.parametrize("layer_class, at_end", [(AppendLayer, True), (PrependLayer, False)])
-def test_append_prepend(layer_class, at_end, check_layer):
+@pytest.mark.parametrize("layer_class", [AppendLayer, PrependLayer])
+def test_append_prepend_inference(layer_class):
     layer = layer_class(input=(3, 2))
     assert dims(layer, "Element") == (2,)
     assert dims(layer) == (4, 2)
-
-    def reference(arrays, sequence, element):
-        parts = [sequence, element[:, None]]
-        return torch.cat(parts if at_end else parts[::-1], 1)
-
-    check_layer(layer, reference)
     assert dims(layer_class(element=(2, 5))) == (None, 2, 5)
     assert dims(layer_class(output=(5, 2)), "Input") == (4, 2)
     assert dims(layer_class(input=(VARYING, 2))) == (VARYING, 2)
