@@ -16,6 +16,7 @@ from .extract import NetExtract
 from .formula import NetFormula
 from .initialize import NetInitialize
 from .io import Export, Import
+from .layers.augmentation import ImageAugmentationLayer
 from .layers.base import Layer
 from .layers.basic import DropoutLayer, ElementwiseLayer, LinearLayer, NetArrayLayer, SoftmaxLayer, ThreadingLayer
 from .layers.conv import ConvolutionLayer, DeconvolutionLayer
@@ -52,6 +53,7 @@ __all__ = [
     "FlattenLayer",
     "FunctionLayer",
     "GraphError",
+    "ImageAugmentationLayer",
     "Import",
     "Index",
     "InitializationError",

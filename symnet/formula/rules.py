@@ -375,6 +375,8 @@ RULES: dict[str, Rule] = {
     "PoolingLayer": Rule(pooling, _pooling_terms),
     "ResizeLayer": Rule(affine, lambda lay, t: 2 ** (len(_dims(lay, "Input")) - 1) * (t[0] + 2)),
     "PaddingLayer": Rule(affine, lambda lay, t: t[0]),
+    # at evaluation (the formula's mode) an augmentation layer is its centre crop
+    "ImageAugmentationLayer": Rule(affine, lambda lay, t: t[0]),
     **{kind: Rule(affine, lambda lay, t: max(t)) for kind in ("FlattenLayer", "ReshapeLayer", "TransposeLayer", "CatenateLayer", "PartLayer", "ReplicateLayer", "AppendLayer", "PrependLayer")},
 }
 
