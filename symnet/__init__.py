@@ -28,6 +28,7 @@ from .layers.reduce import AggregationLayer, DotLayer, SummationLayer, TotalLaye
 from .layers.sequence import EmbeddingLayer
 from .layers.structure import AppendLayer, CatenateLayer, FlattenLayer, PartLayer, PrependLayer, ReplicateLayer, ReshapeLayer, TransposeLayer
 from .measure import NetMeasurements
+from .models import NetModel
 from .ports import NetPort, NetPortGradient
 from .surgery import NetAppend, NetDelete, NetDrop, NetFlatten, NetInsert, NetJoin, NetPrepend, NetRename, NetReplace, NetReplacePart, NetTake
 from .train import NetTrain, NetTrainResults
@@ -79,6 +80,7 @@ __all__ = [
     "NetInsert",
     "NetJoin",
     "NetMeasurements",
+    "NetModel",
     "NetPort",
     "NetPortGradient",
     "NetPrepend",

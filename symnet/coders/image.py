@@ -131,6 +131,7 @@ class ImageParameters(Coder):
     resize_method: str = "Stretch"
     resampling: str = "Bilinear"
     padding: int = 0
+    crop_fraction: float = 1.0
 
     def __post_init__(self) -> None:
         where = f'"{self.kind}" {"encoder" if self.role == "NetEncoder" else "decoder"}'
@@ -142,6 +143,11 @@ class ImageParameters(Coder):
         object.__setattr__(self, "variance_image", _check_statistic(where, "variance_image", self.variance_image, self.channels, True))
         if not (isinstance(self.padding, int) and 0 <= self.padding <= 255):
             raise NetError(f"{where}: padding must be an int pixel value in 0 … 255; received {self.padding!r}.")
+        fraction = self.crop_fraction
+        if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction <= 1:
+            raise NetError(f"{where}: crop_fraction must be a number in (0, 1], the part of the shorter side kept; received {fraction!r}.")
+        if fraction != 1 and self.resize_method != "Fill":
+            raise NetError(f'{where}: crop_fraction={fraction!r} crops the centre of the image, which only resize_method="Fill" does; received resize_method="{self.resize_method}". Fix: add resize_method="Fill".')
 
     @property
     def channels(self) -> int:
@@ -164,7 +170,9 @@ class ImageEncoder(ImageParameters):
     size; ``color_space`` "Grayscale", "RGB" or "RGBA"; ``mean_image`` and ``variance_image``
     (one value or one per channel) to normalize; ``resize_method`` "Stretch" (ignore the aspect
     ratio), "Fit" (fit inside, pad with ``padding``, a 0…255 value) or "Fill" (cover, crop the
-    center); ``resampling`` "Bilinear", "Nearest", "Bicubic", "Lanczos", "Box" or "Hamming".
+    center); ``resampling`` "Bilinear", "Nearest", "Bicubic", "Lanczos", "Box" or "Hamming";
+    ``crop_fraction`` (with "Fill") keeps only that central part of the shorter side, so 0.875
+    at size 224 is ImageNet's evaluation crop (resize the shorter side to 256, crop 224).
 
     >>> encoder = NetEncoder("Image", size=(28, 28), color_space="Grayscale")
     >>> encoder
@@ -187,9 +195,9 @@ class ImageEncoder(ImageParameters):
         elif isinstance(data, list | tuple):
             if not data:
                 raise InputError("Image encoder: received an empty batch.")
-            tensor, was_batch = self._from_pixels(self._load_many(list(data))), True
+            tensor, was_batch = self._from_pixels(self._load_many(list(data)), resized=True), True
         else:
-            tensor, was_batch = self._from_pixels(self._load_many([data])), False
+            tensor, was_batch = self._from_pixels(self._load_many([data]), resized=True), False
         return self._normalize(tensor), was_batch
 
     def _array_layout(self, array: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -206,12 +214,12 @@ class ImageEncoder(ImageParameters):
             f"Image encoder: expected a channels-last image array (H, W), (H, W, C), (N, H, W) or (N, H, W, C) with C = 1, 3 or 4, but received shape {array.shape}."
         )
 
-    def _from_pixels(self, pixels: np.ndarray) -> torch.Tensor:
+    def _from_pixels(self, pixels: np.ndarray, resized: bool = False) -> torch.Tensor:
         """(N, H, W, c) pixels (uint8, or floats in [0, 1]) → float32 (N, C, H, W), resizing if needed."""
         height, width = pixels.shape[1:3]
-        if self.size is not None and (width, height) != self.size:
+        if self.size is not None and not resized and ((width, height) != self.size or self.crop_fraction != 1):
             uint8 = pixels if pixels.dtype == np.uint8 else self._to_uint8(pixels)
-            return self._from_pixels(self._load_many(list(uint8)))
+            return self._from_pixels(self._load_many(list(uint8)), resized=True)
         if pixels.dtype == np.uint8:
             tensor = torch.from_numpy(pixels if pixels.flags.writeable else pixels.copy())
             if pixels.shape[-1] == 1 and self.channels == 1:
@@ -289,13 +297,14 @@ class ImageEncoder(ImageParameters):
 
     def resize(self, image: Image.Image) -> Image.Image:
         """Resize a PIL image to the encoder's size with its resize method (Pillow's own operations)."""
-        if self.size is None or image.size == self.size:
+        if self.size is None or (image.size == self.size and self.crop_fraction == 1):
             return image
         method = RESAMPLINGS[self.resampling]
         if self.resize_method == "Stretch":
             return image.resize(self.size, method)
         if self.resize_method == "Fill":
-            return ImageOps.fit(image, self.size, method)
+            # bleed trims that fraction of each edge before fitting: the central crop_fraction of the shorter side remains
+            return ImageOps.fit(image, self.size, method, bleed=(1 - self.crop_fraction) / 2)
         color = self.padding if image.mode == "L" else (self.padding,) * len(image.getbands())
         return ImageOps.pad(image, self.size, method, color=color)
 

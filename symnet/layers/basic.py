@@ -111,6 +111,7 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "Softplus": F.softplus,
     "Softsign": F.softsign,
     "HardTanh": F.hardtanh,
+    "ReLU6": F.relu6,  # min(max(x, 0), 6): MobileNet and EfficientNet-Lite (quantization-friendly)
     "HardSigmoid": lambda x: torch.clamp((x + 1) / 2, 0, 1),  # Wolfram's Clip[(x+1)/2, {0, 1}], not torch's x/6 + 1/2
     "HardSwish": F.hardswish,
     "Mish": F.mish,

@@ -151,3 +151,20 @@ def test_errors(tmp_path) -> None:
         NetEncoder("Image", variance_image=0)
     with pytest.raises(InputError, match=r"expected a batch of shape \(N, 1, H, W\) but received \(2, 3, 4, 4\)"):
         NetDecoder("Image", color_space="Grayscale").decode(torch.zeros(2, 3, 4, 4), None)
+
+
+def test_crop_fraction_is_imagenets_resize_256_crop_224() -> None:
+    rng = np.random.default_rng(0)
+    picture = Image.fromarray(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8))
+    encoder = NetEncoder("Image", 224, resize_method="Fill", crop_fraction=0.875)
+    # the central 87.5% of the shorter side (262.5 of 300 pixels), resized once to 224×224
+    expected = np.asarray(picture.resize((224, 224), Image.Resampling.BILINEAR, box=(68.75, 18.75, 331.25, 281.25)), dtype=np.float32) / 255
+    encoded = encoder.encode(picture)[0][0].permute(1, 2, 0).numpy()
+    assert np.abs(encoded - expected).mean() < 2 / 255
+    # an image already 224×224 is still cropped: the crop is part of the recipe, not of resizing
+    square = np.asarray(picture.resize((224, 224)))
+    assert not torch.equal(encoder.encode(square)[0], NetEncoder("Image", 224).encode(square)[0])
+    with pytest.raises(NetError, match=r'crop_fraction=0.5 crops the centre of the image, which only resize_method="Fill" does; received resize_method="Stretch"'):
+        NetEncoder("Image", 224, crop_fraction=0.5)
+    with pytest.raises(NetError, match=r"crop_fraction must be a number in \(0, 1\]"):
+        NetEncoder("Image", 224, resize_method="Fill", crop_fraction=0)

