@@ -18,7 +18,7 @@ ACTIVATION_REFERENCES = {
     "RectifiedLinearUnit": torch.relu, "ExponentialLinearUnit": F.elu, "ScaledExponentialLinearUnit": torch.selu,
     "GaussianErrorLinearUnit": F.gelu, "SoftSign": lambda x: x / (1 + x.abs()), "Mish": lambda x: x * torch.tanh(F.softplus(x)),
     "Sin": torch.sin, "Cos": torch.cos, "Exp": torch.exp, "Log": torch.log, "Sqrt": torch.sqrt, "Abs": torch.abs,
-    "Square": lambda x: x * x, "Erf": torch.erf, "Identity": lambda x: x,
+    "Square": lambda x: x * x, "Erf": torch.erf, "Identity": lambda x: x, "ReLU6": lambda x: x.clamp(0, 6),
 }
 
 
