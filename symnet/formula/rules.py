@@ -74,6 +74,7 @@ ACTIVATIONS: dict[str, Callable[[sympy.Expr], sympy.Expr]] = {
     "Softplus": lambda x: sympy.log(1 + sympy.exp(x)),
     "Softsign": lambda x: x / (1 + sympy.Abs(x)),
     "HardTanh": lambda x: _clip(x, -1, 1),
+    "ReLU6": lambda x: _clip(x, 0, 6),
     "HardSigmoid": lambda x: _clip((x + 1) / 2, 0, 1),
     "HardSwish": lambda x: x * _clip(x + 3, 0, 6) / 6,
     "Mish": lambda x: x * sympy.tanh(sympy.log(1 + sympy.exp(x))),
