@@ -16,16 +16,18 @@ from .extract import NetExtract
 from .formula import NetFormula
 from .initialize import NetInitialize
 from .io import Export, Import
+from .layers.attention import AttentionLayer
 from .layers.augmentation import ImageAugmentationLayer
 from .layers.base import Layer
 from .layers.basic import DropoutLayer, ElementwiseLayer, LinearLayer, NetArrayLayer, SoftmaxLayer, ThreadingLayer
 from .layers.conv import ConvolutionLayer, DeconvolutionLayer
 from .layers.function import FunctionLayer
 from .layers.loss import CrossEntropyLossLayer, MeanAbsoluteLossLayer, MeanSquaredLossLayer
-from .layers.norm import BatchNormalizationLayer, NormalizationLayer
+from .layers.norm import BatchNormalizationLayer, NormalizationLayer, UnitVectorLayer
 from .layers.pooling import PaddingLayer, PoolingLayer, ResizeLayer
+from .layers.recurrent import BasicRecurrentLayer, GatedRecurrentLayer, LongShortTermMemoryLayer
 from .layers.reduce import AggregationLayer, DotLayer, SummationLayer, TotalLayer
-from .layers.sequence import EmbeddingLayer
+from .layers.sequence import EmbeddingLayer, SequenceIndicesLayer, SequenceLastLayer, SequenceMostLayer, SequenceRestLayer, SequenceReverseLayer
 from .layers.structure import AppendLayer, CatenateLayer, FlattenLayer, PartLayer, PrependLayer, ReplicateLayer, ReshapeLayer, TransposeLayer
 from .measure import NetMeasurements
 from .models import NetModel
@@ -38,7 +40,9 @@ __all__ = [
     "AggregationLayer",
     "All",
     "AppendLayer",
+    "AttentionLayer",
     "Automatic",
+    "BasicRecurrentLayer",
     "BatchNormalizationLayer",
     "CatenateLayer",
     "CompiledNet",
@@ -53,6 +57,7 @@ __all__ = [
     "ExpressionError",
     "FlattenLayer",
     "FunctionLayer",
+    "GatedRecurrentLayer",
     "GraphError",
     "ImageAugmentationLayer",
     "Import",
@@ -61,6 +66,7 @@ __all__ = [
     "InputError",
     "Layer",
     "LinearLayer",
+    "LongShortTermMemoryLayer",
     "MeanAbsoluteLossLayer",
     "MeanSquaredLossLayer",
     "NetAppend",
@@ -100,6 +106,11 @@ __all__ = [
     "ReshapeLayer",
     "ResizeLayer",
     "Scaled",
+    "SequenceIndicesLayer",
+    "SequenceLastLayer",
+    "SequenceMostLayer",
+    "SequenceRestLayer",
+    "SequenceReverseLayer",
     "ShapeError",
     "SoftmaxLayer",
     "SummationLayer",
@@ -107,6 +118,7 @@ __all__ = [
     "ThreadingLayer",
     "TotalLayer",
     "TransposeLayer",
+    "UnitVectorLayer",
     "VARYING",
     "compiled",
 ]

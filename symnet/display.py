@@ -15,13 +15,15 @@ from .layers.base import Layer, takes_net
 def _hyperparameters(layer: Layer) -> str:
     skip = {"input", "output", "arrays", "types", "layers", "ports", "edges", "arity"}
     parts = []
+    named = False  # after a positional field left out at its default, the rest go by name
     for f in dataclasses.fields(layer):
         if f.name in skip:
             continue
         value = getattr(layer, f.name)
         if f.default is not dataclasses.MISSING and value == f.default and f.name not in ("size", "function"):
+            named = True
             continue
-        parts.append(repr(value) if not f.kw_only else f"{f.name}={value!r}")
+        parts.append(repr(value) if not (f.kw_only or named) else f"{f.name}={value!r}")
     return ", ".join(parts)
 
 

@@ -1,5 +1,5 @@
 """Normalization layers: BatchNormalizationLayer (batch statistics) and NormalizationLayer
-(layer normalization over trailing axes)."""
+(layer normalization over trailing axes), UnitVectorLayer (vectors scaled to length 1)."""
 
 from __future__ import annotations
 
@@ -160,3 +160,23 @@ class NormalizationLayer(Layer):
     def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
         scaling = arrays["Scaling"]
         return F.layer_norm(x, tuple(scaling.shape), scaling, arrays["Biases"], eps=self.epsilon)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class UnitVectorLayer(Layer):
+    """Scales each vector (the last axis) to unit Euclidean length; a zero vector stays zero.
+
+    The input has rank 1 or more (a vector, a sequence of vectors …); the output its shape.
+
+    >>> UnitVectorLayer()([3.0, 4.0]).tolist()
+    [0.6000000238418579, 0.800000011920929]
+    """
+
+    def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
+        types = same_type(types)
+        if types["Input"].rank == 0:
+            raise ShapeError(f'port "Input" needs a vector (or a tensor whose last axis holds vectors) but received the scalar {types["Input"]}.')
+        return types
+
+    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
+        return F.normalize(x, dim=-1)

@@ -147,3 +147,12 @@ def test_normalization_errors():
         NormalizationLayer(input="Varying")
     with pytest.raises(ShapeError, match=r"NormalizationLayer.*conflicts"):
         NormalizationLayer(input=(2, 3), arrays={"Scaling": np.ones(4)})
+
+
+def test_unit_vector_layer(check_layer):
+    from symnet import UnitVectorLayer
+
+    check_layer(UnitVectorLayer(input=("Varying", 3)), lambda a, x: x / x.norm(dim=-1, keepdim=True), inputs=[torch.rand(2, 4, 3, dtype=torch.float64) + 0.1])
+    assert UnitVectorLayer()([0.0, 0.0]).tolist() == [0.0, 0.0]
+    with pytest.raises(ShapeError, match=r'UnitVectorLayer \(UnitVectorLayer\): port "Input" needs a vector .* but received the scalar \(\)'):
+        UnitVectorLayer(input="Real")
