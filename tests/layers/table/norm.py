@@ -1,9 +1,9 @@
-"""Entries of symnet/layers/norm.py: BatchNormalizationLayer and NormalizationLayer."""
+"""Entries of symnet/layers/norm.py: BatchNormalizationLayer, NormalizationLayer and UnitVectorLayer."""
 
 import torch
 import torch.nn.functional as F
 
-from symnet import BatchNormalizationLayer, NormalizationLayer
+from symnet import BatchNormalizationLayer, NormalizationLayer, UnitVectorLayer
 
 from .entry import Entry
 
@@ -36,4 +36,9 @@ ENTRIES = [
         _normalization(levels, shape, normalized)
         for levels, shape, normalized in [(-1, (2, 5), (5,)), (-2, (2, 3, 4), (3, 4)), (0, (3, 4), (3, 4)), ((-2, -1), (2, 3, 4), (3, 4)), ((1, 2), (2, 3, 4), (3, 4)), (-1, (6,), (6,))]
     ),
+]
+
+ENTRIES += [
+    # inputs away from zero, where the norm is not differentiable
+    Entry(lambda: UnitVectorLayer(input=(4, 3)), lambda a, x: x / x.norm(dim=-1, keepdim=True), low=0.1, high=1.0),
 ]
