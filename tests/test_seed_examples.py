@@ -49,6 +49,14 @@ def test_wolfram_intro(capsys):
     assert result["evaluation_unchanged"]
     assert 0.45 < result["zero_fraction"] < 0.55
     np.testing.assert_allclose(result["kept_values"], [2.0])
+    # ImageAugmentationLayer: the centre crop when evaluating, random crops in training mode
+    assert result["augmentation_centre"] and result["augmentation_distinct"] >= 2
+    # L1 (the penalty in the loss) drives weights to zero; L2 (NetTrain's suboption) shrinks their norm
+    regularized = result["regularization"]
+    assert regularized["L1"]["near_zero"] > regularized["none"]["near_zero"] + 0.05
+    assert regularized["L1"]["l1_norm"] < regularized["none"]["l1_norm"]
+    assert regularized["L2"]["l2_norm"] < regularized["none"]["l2_norm"]
+    assert all(r["accuracy"][1] > 0.4 for r in regularized.values())  # ten classes: chance is 0.1
     # net surgery: only the new classifier trained, and it separates the two new classes (chance: 0.5)
     assert result["surgery_features_frozen"]
     assert result["surgery_validation_accuracy"] > 0.75
@@ -97,6 +105,34 @@ def test_intro_to_neural_nets(capsys):
     assert result["out_shape"] == (20, 10)
     assert (result["predicted"] == result["truth"]).mean() > 0.4
     assert "validation Accuracy" in capsys.readouterr().out
+
+
+@pytest.mark.fashion_mnist
+def test_intro_image_folder(tmp_path, capsys):
+    """The intro's ImageFolder + Compose([Resize, CenterCrop, ToTensor]) pipeline on Fashion-MNIST images written out as files."""
+    from PIL import Image
+
+    spec = importlib.util.spec_from_file_location("seed_intro_folder", SEEDS / "intro_to_neural_nets.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    test = datasets.load("FashionMNIST", "test")
+    rng = np.random.default_rng(5)
+    classes = ["Trouser", "Bag", "Sneaker"]
+    for name in classes:
+        (tmp_path / name).mkdir()
+        for n, i in enumerate(np.flatnonzero(test.labels == list(test.class_names).index(name))[:40]):
+            # photos come in assorted sizes: upscale to a random non-square size
+            Image.fromarray(test.images[i]).resize((int(rng.integers(32, 44)), int(rng.integers(32, 44)))).save(tmp_path / name / f"{n}.png")
+    result = module.image_folder(tmp_path, quick=True)
+    assert result["folder_classes"] == tuple(sorted(classes))
+    crop, by_hand = result["folder_crop"]
+    assert crop.shape == (1, 28, 28)
+    # the encoder's "Fill" crops then resizes, torchvision resizes then crops: resampling differs slightly
+    assert np.abs(crop[0] - by_hand).mean() < 0.02
+    assert result["folder_losses"][-1] < result["folder_losses"][0]
+    assert result["folder_accuracy"] > 0.7  # three easy classes: chance is 1/3
+    assert set(result["folder_decisions"]) <= set(classes)
+    assert "held-out images" in capsys.readouterr().out
 
 
 def test_backprop_by_hand(capsys):

@@ -2,8 +2,8 @@
 
 Each section below is one section of the post (seed document 000): the NetEncoder/NetDecoder
 image round trip, ``LinearLayer[2, "Input" -> 3]`` against ``w.x + b`` by hand, the NetChain
-with a 2-vector input, the NetGraph of Ramp/Tanh/Times/Plus, DropoutLayer, and the net
-surgery (NetDrop, a new NetChain with a class decoder, NetTrain with
+with a 2-vector input, the NetGraph of Ramp/Tanh/Times/Plus, the remedies for overfitting
+(DropoutLayer, ImageAugmentationLayer, L1 and L2 regularization), and the net surgery (NetDrop, a new NetChain with a class decoder, NetTrain with
 ``learning_rate_multipliers`` and ``validation_set``).
 
 Two things of the post are not available here and are replaced:
@@ -29,10 +29,14 @@ from PIL import Image
 from symnet import (
     All,
     ConvolutionLayer,
+    CrossEntropyLossLayer,
+    DotLayer,
     DropoutLayer,
     ElementwiseLayer,
     FlattenLayer,
+    ImageAugmentationLayer,
     LinearLayer,
+    NetArrayLayer,
     NetChain,
     NetDecoder,
     NetDrop,
@@ -41,9 +45,13 @@ from symnet import (
     NetGraph,
     NetInitialize,
     NetMeasurements,
+    NetPort,
+    NetReplacePart,
     NetTrain,
     PoolingLayer,
+    ReshapeLayer,
     SoftmaxLayer,
+    SummationLayer,
     ThreadingLayer,
     datasets,
 )
@@ -124,8 +132,6 @@ def containers() -> dict[str, Any]:
 
 def dropout(p: float = 0.5) -> dict[str, Any]:
     """The problem of overfitting: DropoutLayer zeroes elements with probability p while training."""
-    # The post's other remedies: L2 regularization is a suboption of NetTrain's method, e.g.
-    # method=("SGD", {"l2_regularization": 1e-4}); symnet has no ImageAugmentationLayer yet.
     layer = DropoutLayer(p)
     x = np.ones(10_000, dtype=np.float32)
     evaluated = layer(x)  # evaluation: the identity
@@ -138,6 +144,60 @@ def dropout(p: float = 0.5) -> dict[str, Any]:
     print(f"DropoutLayer[{p}] when evaluating: unchanged ({bool(np.array_equal(evaluated, x))}); "
           f"when training: {zeros:.1%} of the elements set to 0, the others multiplied by {kept[0]:.1f} = 1/(1 - {p})")
     return {"evaluation_unchanged": bool(np.array_equal(evaluated, x)), "zero_fraction": zeros, "kept_values": kept}
+
+
+def augmentation(test: datasets.Dataset) -> dict[str, Any]:
+    """ImageAugmentationLayer: random crops (and reflections) while training, the centre crop when evaluating."""
+    layer = ImageAugmentationLayer((24, 24), reflection_probabilities=(0, 0.5), input=(1, 28, 28))
+    image = (test.images[:1, None] / 255).astype(np.float32)
+    centre = layer(image)
+    torch.manual_seed(0)  # NetTrain seeds this generator with random_seeding, so training stays reproducible
+    variants = [layer(image, evaluation_mode="Train") for _ in range(4)]
+    distinct = len({v.tobytes() for v in variants})
+    print(f"ImageAugmentationLayer[{{24, 24}}] on a 28×28 image: the centre crop when evaluating (equal to image[2:26, 2:26]: "
+          f"{bool(np.array_equal(centre[0, 0], image[0, 0, 2:26, 2:26]))}); {distinct} different crops in 4 training-mode calls")
+    return {"augmentation_centre": bool(np.array_equal(centre[0, 0], image[0, 0, 2:26, 2:26])), "augmentation_distinct": distinct}
+
+
+def l1_penalty_graph(penalty: float) -> NetGraph:
+    """A linear classifier whose loss carries penalty·Σ|W|: its weights are a NetArrayLayer, so the graph can read them."""
+    return NetGraph(
+        {"weights": NetArrayLayer(dims=(10, 784)), "flatten": FlattenLayer(), "scores": DotLayer(), "probabilities": SoftmaxLayer(),
+         "loss": CrossEntropyLossLayer("Index"), "abs": ElementwiseLayer("Abs"), "l1": SummationLayer(), "penalty": ElementwiseLayer(f"{penalty} * x"),
+         "total": ThreadingLayer("Plus")},
+        [(NetPort("Input"), "flatten"), ("weights", NetPort("scores", "Input1")), ("flatten", NetPort("scores", "Input2")),
+         ("scores", "probabilities", NetPort("loss", "Input")), ("weights", "abs", "l1", "penalty"), ("loss", "total"), ("penalty", "total"), ("total", NetPort("Loss"))],
+        input=(28, 28),
+    )
+
+
+def regularization(train: datasets.Dataset, test: datasets.Dataset, quick: bool) -> dict[str, Any]:
+    """L1 and L2 regularization and augmentation against overfitting: a linear classifier on few images."""
+    count, rounds = (300, 15) if quick else (1000, 40)
+    x, y = (train.images[:count] / 255).astype(np.float32), train.labels[:count]
+    x_test, y_test = (test.images[:2000] / 255).astype(np.float32), test.labels[:2000]
+    options = {"max_training_rounds": rounds, "batch_size": 32, "random_seeding": 1, "training_progress_reporting": None}
+    classifier = NetChain([FlattenLayer(), LinearLayer(10, biases=False), SoftmaxLayer()], input=(28, 28))
+    weights: dict[str, np.ndarray] = {}
+    # no regularization; L2 (a suboption of NetTrain's method, as in Wolfram); L1 (the penalty written into the loss)
+    weights["none"] = NetExtract(NetTrain(classifier, (x, y), **options), [1, "Weights"])
+    weights["L2"] = NetExtract(NetTrain(classifier, (x, y), method=("ADAM", {"l2_regularization": 0.01}), **options), [1, "Weights"])
+    weights["L1"] = NetExtract(NetTrain(l1_penalty_graph(1e-3), {"Input": x, "Target": y}, loss_function="Loss", **options), ["weights", "Array"])
+    # augmentation: the classifier sees random 24×24 crops while training and the centre crop when evaluating
+    augmented = NetChain([ReshapeLayer((1, 28, 28)), ImageAugmentationLayer((24, 24)), FlattenLayer(), LinearLayer(10, biases=False), SoftmaxLayer()], input=(28, 28))
+    augmented = NetTrain(augmented, (x, y), **options)
+    results: dict[str, Any] = {}
+    for name, w in weights.items():
+        net = NetReplacePart(classifier, {(1, "Weights"): w})
+        accuracy = (NetMeasurements(net, (x, y), "Accuracy"), NetMeasurements(net, (x_test, y_test), "Accuracy"))
+        results[name] = {"accuracy": accuracy, "l1_norm": float(np.abs(w).sum()), "l2_norm": float(np.sqrt((w**2).sum())), "near_zero": float((np.abs(w) < 1e-3).mean())}
+    results["augmentation"] = {"accuracy": (NetMeasurements(augmented, (x, y), "Accuracy"), NetMeasurements(augmented, (x_test, y_test), "Accuracy"))}
+    print(f"a linear classifier on {count} images, {rounds} rounds:    train / test accuracy   |W|_1   |W|_2   weights below 1e-3")
+    for name, r in results.items():
+        train_accuracy, test_accuracy = r["accuracy"]
+        norms = f"{r['l1_norm']:7.1f} {r['l2_norm']:7.2f}   {r['near_zero']:6.1%}" if "l1_norm" in r else ""
+        print(f"  {name:<42}{train_accuracy:7.3f} / {test_accuracy:.3f}  {norms}")
+    return {"regularization": results}
 
 
 def pretrained_net(train: datasets.Dataset, limit: int, rounds: int) -> NetChain:
@@ -226,7 +286,9 @@ def main(quick: bool = False) -> dict[str, Any]:
         ("Encoder in action", lambda: encoder_and_decoder(test)),
         ("Applying layers", linear_layer_by_hand),
         ("Using containers", containers),
-        ("The problem of overfitting", dropout),
+        ("The problem of overfitting: DropoutLayer", dropout),
+        ("The problem of overfitting: ImageAugmentationLayer", lambda: augmentation(test)),
+        ("The problem of overfitting: L1 and L2 regularization", lambda: regularization(train, test, quick)),
         ("Performing network surgery", lambda: network_surgery(train, test, quick)),
     ]:
         print(f"\n== {title} ==")
