@@ -231,10 +231,46 @@ def _loss(problem: _Problem) -> float:
     return metrics.mean_square(problem.outputs, problem.numeric_targets())
 
 
+#: the measurements that take an argument, ``(name, argument)``, and what the argument is
+ARGUMENTS = {"Accuracy": "n", "ErrorRate": "n", "TopKAccuracy": "k", "Precision": "class", "Recall": "class", "F1Score": "class"}
+
+
+def _names_a_measurement(item: Any) -> bool:
+    return (isinstance(item, str) and item in MEASUREMENTS) or (isinstance(item, tuple) and bool(item) and isinstance(item[0], str) and item[0] in MEASUREMENTS)
+
+
+def _several(measurement: Any) -> bool:
+    """Whether ``measurement`` asks for several measurements: a list (Wolfram's {m1, m2}), or a
+    tuple of them. A pair whose second item is not a measurement is one measurement with an
+    argument, ("Accuracy", 2) or ("F1Score", "cat"); ("Accuracy", "ErrorRate") is two."""
+    if isinstance(measurement, list):
+        return True
+    return isinstance(measurement, tuple) and (len(measurement) != 2 or _names_a_measurement(measurement[1]))
+
+
+def _count_argument(name: str, argument: Any, letter: str) -> int:
+    if not isinstance(argument, int) or isinstance(argument, bool) or argument < 1:
+        raise NetError(f'NetMeasurements: ("{name}", {letter}) needs a positive int {letter} (the right class among the top {letter}), not {argument!r}.')
+    return argument
+
+
+def _top_accuracy(problem: _Problem, name: str, argument: Any) -> float:
+    """Accuracy, or with an argument n Wolfram's {"Accuracy", n}: the right class among the top n."""
+    outputs, targets = problem.outputs, problem.indices()
+    n = 1 if argument is None else _count_argument(name, argument, "n")
+    if n == 1:
+        return metrics.accuracy(outputs, targets) if name == "Accuracy" else metrics.error_rate(outputs, targets)
+    accuracy = metrics.top_k_accuracy(problem.probabilities(), targets, n)
+    return accuracy if name == "Accuracy" else 1.0 - accuracy
+
+
 def _measure(problem: _Problem, spec: Any) -> Any:
     name, argument = (spec[0], spec[1]) if isinstance(spec, tuple) and len(spec) == 2 else (spec, None)
     if name not in MEASUREMENTS:
         raise NetError(f"NetMeasurements: unknown measurement {name!r}; the measurements are {', '.join(MEASUREMENTS)}.{closest(str(name), MEASUREMENTS)}")
+    if argument is not None and name not in ARGUMENTS:
+        with_argument = ", ".join(f'("{n}", {a})' for n, a in ARGUMENTS.items())
+        raise NetError(f'NetMeasurements: "{name}" takes no argument, but was given {spec!r}; measurements with an argument: {with_argument}.'.replace("'", '"'))
     if name == "Loss":
         return _loss(problem)
     if name in REGRESSION:
@@ -242,10 +278,8 @@ def _measure(problem: _Problem, spec: Any) -> Any:
         return metrics.mean_square(problem.outputs, targets) if name == "MeanSquare" else metrics.mean_deviation(problem.outputs, targets)
     problem.require_classifier(name)
     outputs, targets = problem.outputs, problem.indices()
-    if name == "Accuracy":
-        return metrics.accuracy(outputs, targets)
-    if name == "ErrorRate":
-        return metrics.error_rate(outputs, targets)
+    if name in ("Accuracy", "ErrorRate"):
+        return _top_accuracy(problem, name, argument)
     if name == "TopKAccuracy":
         k = 5 if argument is None else argument
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
@@ -301,9 +335,15 @@ def NetMeasurements(net: Layer, data: Any, measurement: Any = "Accuracy", *, bat
     values (targets under the output port or "Target") or a dataset. Classifier measurements
     ("Accuracy", "ErrorRate", "Precision", "Recall", "F1Score" — dicts of class → value —,
     "ConfusionMatrix" (actual down, predicted across), "ConfusionMatrixPlot", "Perplexity",
-    "TopKAccuracy" or ``("TopKAccuracy", k)``, "AreaUnderROCCurve") take labels through the
-    output's Class decoder, or class indices; "MeanSquare" and "MeanDeviation" compare numbers;
-    "Loss" is the loss NetTrain would attach (cross-entropy for classes, mean square otherwise).
+    "TopKAccuracy", "AreaUnderROCCurve") take labels through the output's Class decoder, or
+    class indices; "MeanSquare" and "MeanDeviation" compare numbers; "Loss" is the loss NetTrain
+    would attach (cross-entropy for classes, mean square otherwise).
+
+    Some take an argument, as a pair: ``("Accuracy", n)`` and ``("ErrorRate", n)`` count the
+    right class among the top n (Wolfram's {"Accuracy", n}), ``("TopKAccuracy", k)`` (k=5 by
+    default), ``("Precision", class)`` and likewise "Recall" and "F1Score" give one class's
+    value. A list of measurements, or a tuple of them such as ``("Accuracy", "ErrorRate")``,
+    gives a dict of measurement → value.
 
     >>> net = NetInitialize(NetChain([LinearLayer(2), SoftmaxLayer()], input=1, output=NetDecoder("Class", ["neg", "pos"])))
     >>> net = NetReplacePart(net, {(0, "Weights"): [[-5.0], [5.0]]})
@@ -322,8 +362,8 @@ def NetMeasurements(net: Layer, data: Any, measurement: Any = "Accuracy", *, bat
     if _length(targets) != outputs.shape[0]:
         raise InputError(f"NetMeasurements: there are {outputs.shape[0]} inputs but {_length(targets)} targets.")
     problem = _Problem(net, port, outputs, targets)
-    if isinstance(measurement, list):
-        return {(m if not isinstance(m, tuple) else m): _measure(problem, m) for m in measurement}
+    if _several(measurement):
+        return {m: _measure(problem, m) for m in measurement}
     return _measure(problem, measurement)
 
 

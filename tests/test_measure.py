@@ -74,6 +74,30 @@ def test_top_k_perplexity_loss_and_auc(classifier):
     assert NetMeasurements(classifier, data, "AreaUnderROCCurve")["a"] == pytest.approx(5 / 8)
 
 
+def test_accuracy_and_error_rate_with_n_count_the_top_n_as_in_wolfram(classifier):
+    # Wolfram's {"Accuracy", n}: the fraction of examples whose right class is among the top n
+    data = (PROBABILITIES, LABELS)
+    assert NetMeasurements(classifier, data, ("Accuracy", 2)) == pytest.approx(5 / 6)
+    assert NetMeasurements(classifier, data, ("ErrorRate", 2)) == pytest.approx(1 / 6)
+    assert NetMeasurements(classifier, data, ("Accuracy", 1)) == NetMeasurements(classifier, data, "Accuracy")
+    assert NetMeasurements(classifier, data, ("Accuracy", 3)) == 1.0
+    with pytest.raises(NetError, match=r'NetMeasurements: \("Accuracy", n\) needs a positive int n \(the right class among the top n\), not 2\.5\.'):
+        NetMeasurements(classifier, data, ("Accuracy", 2.5))
+
+
+def test_a_tuple_of_measurement_names_measures_each(classifier):
+    data = (PROBABILITIES, LABELS)
+    assert NetMeasurements(classifier, data, ("Accuracy", "ErrorRate")) == {"Accuracy": 0.5, "ErrorRate": 0.5}
+    assert NetMeasurements(classifier, data, ("Accuracy", "ErrorRate", "Loss")) == NetMeasurements(classifier, data, ["Accuracy", "ErrorRate", "Loss"])
+    # a (name, argument) pair is still one measurement
+    assert NetMeasurements(classifier, data, ("F1Score", "b")) == 0.5
+
+
+def test_an_argument_to_a_measurement_that_takes_none_is_refused(classifier):
+    with pytest.raises(NetError, match=r'NetMeasurements: "Loss" takes no argument, but was given \("Loss", 2\); measurements with an argument: \("Accuracy", n\), \("ErrorRate", n\), \("TopKAccuracy", k\), \("Precision", class\), \("Recall", class\), \("F1Score", class\)\.'):
+        NetMeasurements(classifier, (PROBABILITIES, LABELS), ("Loss", 2))
+
+
 def test_several_measurements_at_once(classifier):
     result = NetMeasurements(classifier, list(zip(PROBABILITIES, LABELS)), ["Accuracy", ("TopKAccuracy", 2), "ConfusionMatrixPlot"])
     assert result["Accuracy"] == 0.5
