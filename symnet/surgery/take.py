@@ -21,21 +21,25 @@ def _span(spec: Any) -> tuple[Any, Any]:
 
 @takes_net
 def NetTake(net: Layer, spec: Any) -> Layer:
-    """The part of a net up to and including a layer, or a span of layers.
+    """The first layers of a net: a count of them, up to and including a named layer, or a span.
 
-    ``spec`` is a layer (index from 0, negative from the end, or name), a pair ``(start, end)``
-    (both included), or for a NetGraph a ``NetPort``: a graph output (``NetPort("Output2")``)
-    or a layer's port (``NetPort("conv", "Output")``). Like Wolfram's ``NetTake[net, end]``,
-    ``end`` names a layer, so ``NetTake(net, 1)`` keeps layers 0 and 1 and ``NetTake(net, -2)``
-    all but the last layer. Arrays are kept.
+    ``spec`` is a count ``n`` (``n > 0`` keeps the first ``n`` layers, ``n < 0`` all but the
+    last ``-n``, as Python's ``layers[:n]``), a layer's name, a pair ``(start, end)`` of layers
+    (by index from 0, negative from the end, or name; both included), or for a NetGraph a
+    ``NetPort``: a graph output (``NetPort("Output2")``) or a layer's port
+    (``NetPort("conv", "Output")``). As in Wolfram, ``NetJoin(NetTake(net, n), NetDrop(net, n))``
+    is ``net``. In a NetGraph, a count ``n`` ends at its ``n``-th layer and keeps what feeds it.
+    Arrays are kept.
 
     >>> net = NetChain({"hidden": LinearLayer(5), "act": "Ramp", "out": LinearLayer(2)}, input=3)
-    >>> list(NetTake(net, "act").layers)
-    ['hidden', 'act']
+    >>> list(NetTake(net, 2).layers), list(NetTake(net, -1).layers), list(NetTake(net, "act").layers)
+    (['hidden', 'act'], ['hidden', 'act'], ['hidden', 'act'])
     >>> list(NetTake(net, (1, -1)).layers), NetTake(net, (1, -1)).types["Input"]
     (['act', 'out'], TensorType((5,)))
     """
     net = _require_container(net, "NetTake")
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        spec = _last_of_count(net, spec)
     start, end = _span(spec)
     if isinstance(net, NetChain) and not isinstance(end, NetPort) and not isinstance(start, NetPort):
         keys = list(net.layers)
@@ -45,6 +49,17 @@ def NetTake(net: Layer, spec: Any) -> Layer:
             raise NetError(f"NetTake: the span ({start!r}, {end!r}) is empty: layer {key_text(keys[first])} comes after layer {key_text(keys[last])}.")
         return _take_chain(net, first, last, "NetTake")
     return _take_graph(net, start, end)
+
+
+def _last_of_count(net: Container, count: int) -> int:
+    """The index of the last layer that NetTake(net, count) keeps."""
+    size = len(net.layers)
+    fix = f"give a count from 1 to {size}" + {1: ".", 2: ", or -1 to leave out the last layer."}.get(size, f", or from -1 to -{size - 1} to leave out the last layers.")
+    if count > size:
+        raise NetError(f"NetTake: cannot take {count} layers from a {net.kind} of {size} layers; {fix}")
+    if count == 0 or count <= -size:
+        raise NetError(f"NetTake: NetTake(net, {count}) keeps no layer of the {net.kind}'s {size}; {fix}")
+    return count - 1
 
 
 def _take_chain(net: NetChain, first: int, last: int, function: str) -> Layer:
@@ -144,8 +159,10 @@ def _take_graph(net: Container, start: Any, end: Any) -> Layer:
 
 @takes_net
 def NetDrop(net: Layer, spec: Any) -> Layer:
-    """The net without its first ``n`` layers (``n > 0``), its last ``-n`` layers (``n < 0``),
-    or the layers ``start … end`` of a pair (both included, by index or name).
+    """The net without its first ``n`` layers (``n > 0``, Python's ``layers[n:]``), its last
+    ``-n`` layers (``n < 0``, as Wolfram's ``NetDrop[net, -n]``), or the layers ``start … end``
+    of a pair (both included, by index or name). ``NetJoin(NetTake(net, n), NetDrop(net, n))``
+    is ``net``.
 
     >>> net = NetChain([LinearLayer(5), "Ramp", LinearLayer(2), SoftmaxLayer()], input=3)
     >>> [layer.kind for layer in NetDrop(net, -2).layers.values()]

@@ -9,6 +9,7 @@ from symnet import (
     NetDrop,
     NetError,
     NetExtract,
+    NetJoin,
     NetPort,
     NetTake,
     SoftmaxLayer,
@@ -30,10 +31,11 @@ X = np.random.default_rng(0).normal(size=(6, 2)).astype(np.float32)
 # -- NetTake / NetDrop ----------------------------------------------------------------------------
 
 
-def test_take_up_to_a_layer_by_name_and_index(chain):
+def test_take_up_to_a_layer_by_name_or_a_count_of_layers(chain):
     assert kinds(NetTake(chain, "act")) == [("hidden", "LinearLayer"), ("act", "ElementwiseLayer")]
-    assert kinds(NetTake(chain, 1)) == kinds(NetTake(chain, "act"))
-    assert kinds(NetTake(chain, -2)) == [("hidden", "LinearLayer"), ("act", "ElementwiseLayer"), ("out", "LinearLayer")]
+    assert kinds(NetTake(chain, 2)) == kinds(NetTake(chain, "act"))  # a count, as Python's chain[:2]
+    assert kinds(NetTake(chain, -1)) == [("hidden", "LinearLayer"), ("act", "ElementwiseLayer"), ("out", "LinearLayer")]
+    assert NetTake(chain, 4) is chain
     taken = NetTake(chain, "out")
     same_array(taken, chain, ["out", "Weights"])
     # the taken net computes the first three layers of the original
@@ -48,18 +50,44 @@ def test_take_a_span(chain):
     assert span.types["Output"] == TensorType((3,))
 
 
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_take_and_drop_split_a_chain_as_python_slices_do(chain, count):
+    layers = kinds(chain)
+    assert kinds(NetTake(chain, count)) == layers[:count]
+    assert kinds(NetDrop(chain, count)) == layers[count:]
+    joined = NetJoin(NetTake(chain, count), NetDrop(chain, count))
+    assert kinds(joined) == layers
+    np.testing.assert_array_equal(joined(X), chain(X))
+
+
+@pytest.mark.parametrize("count", [-1, -2, -3])
+def test_negative_counts_leave_out_the_last_layers(chain, count):
+    # NetTake(net, -n) is layers[:-n]; NetDrop(net, -n) drops the last n, as in Wolfram
+    assert kinds(NetTake(chain, count)) == kinds(NetDrop(chain, count)) == kinds(chain)[:count]
+
+
+def test_take_counts_in_a_graph(graph):
+    # the graph's layers in order: a, b, c, sum; NetTake(graph, 2) ends at its second layer, b
+    assert kinds(NetTake(graph, 2)) == kinds(NetTake(graph, "b")) == [("a", "LinearLayer"), ("b", "ElementwiseLayer")]
+    assert kinds(NetTake(graph, -1)) == kinds(NetTake(graph, "c")) == [("a", "LinearLayer"), ("c", "ElementwiseLayer")]
+
+
 def test_take_errors_list_the_layers(chain):
     with pytest.raises(NetError, match=r'NetTake: NetChain has no layer \'outt\'; its layers: "hidden", "act", "out", "prob"\. Did you mean "out"\?'):
         NetTake(chain, "outt")
-    with pytest.raises(NetError, match=r"NetTake: NetChain has 4 layers; there is no layer 7"):
+    with pytest.raises(NetError, match=r"NetTake: cannot take 7 layers from a NetChain of 4 layers; give a count from 1 to 4, or from -1 to -3 to leave out the last layers\."):
         NetTake(chain, 7)
+    with pytest.raises(NetError, match=r"NetTake: NetTake\(net, 0\) keeps no layer of the NetChain's 4; give a count from 1 to 4, or from -1 to -3 to leave out the last layers\."):
+        NetTake(chain, 0)
+    with pytest.raises(NetError, match=r"NetTake: NetTake\(net, -4\) keeps no layer of the NetChain's 4"):
+        NetTake(chain, -4)
     with pytest.raises(NetError, match=r'NetTake: the span \(\'out\', \'act\'\) is empty: layer "out" comes after layer "act"'):
         NetTake(chain, ("out", "act"))
 
 
 def test_take_keeps_an_inferred_size_at_the_cut():
     net = NetChain([LinearLayer(), SoftmaxLayer()], input=4, output=10)
-    assert NetTake(net, 0).types["Output"] == TensorType((10,))
+    assert NetTake(net, 1).types["Output"] == TensorType((10,))
 
 
 def test_take_in_a_graph(graph):
