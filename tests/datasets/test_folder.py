@@ -1,11 +1,11 @@
-"""ImageFolder, Dataset and the stratified split."""
+"""ImageFolder (symnet/datasets/folder.py): files and classes, the forms NetTrain and NetMeasurements take, errors."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from symnet import NetEncoder, NetError
-from symnet.datasets import Dataset, ImageFolder, split, split_indices
+from symnet.datasets import ImageFolder
 
 rng = np.random.default_rng(0)
 
@@ -46,42 +46,3 @@ def test_image_folder_errors(tmp_path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(NetError, match=r"\(empty…\) hold no image files"):
         ImageFolder(tmp_path)
-
-
-def test_dataset_iteration_subset_and_errors() -> None:
-    images = rng.integers(0, 256, (6, 3, 3), dtype=np.uint8)
-    data = Dataset(images, [0, 1, 2, 0, 1, 2], ("a", "b", "c"), "Toy", "train")
-    pairs = list(data)
-    assert len(pairs) == 6 and all(np.array_equal(image, images[i]) and label == data.labels[i] for i, (image, label) in enumerate(pairs))
-    assert data.arrays()[0] is data.images and repr(data) == 'Dataset("Toy", split="train", 6 examples of shape (3, 3), 3 classes)'
-    masked = data.subset(data.labels == 2)
-    assert masked.labels.tolist() == [2, 2] and np.array_equal(masked.images, images[[2, 5]])
-    assert data.subset([-1]).labels.tolist() == [2]
-    with pytest.raises(NetError, match=r"index 6 is out of range for 6 examples \(use 0 … 5, or negative indices from the end\)"):
-        data.subset([6])
-    with pytest.raises(NetError, match=r"a boolean mask needs 6 entries \(one per example\) but has shape \(2,\)"):
-        data.subset(np.array([True, False]))
-    with pytest.raises(NetError, match=r"6 examples but 5 labels; they must match"):
-        Dataset(images, [0] * 5, ("a",))
-    with pytest.raises(NetError, match=r"labels must be class indices in 0 … 1, but they range from 0 to 2"):
-        Dataset(images, [0, 1, 2, 0, 1, 2], ("a", "b"))
-
-
-def test_split_is_stratified_seeded_and_a_partition() -> None:
-    labels = np.repeat(np.arange(4), [10, 20, 30, 41])
-    rng.shuffle(labels)
-    data = Dataset(np.arange(len(labels), dtype=np.uint8)[:, None, None], labels, tuple("abcd"))
-    first, second = split(data, 0.3, seed=5)
-    assert np.bincount(first.labels).tolist() == [3, 6, 9, 12]
-    assert np.bincount(second.labels).tolist() == [7, 14, 21, 29]
-    chosen = np.concatenate([first.images.ravel(), second.images.ravel()])
-    assert sorted(chosen.tolist()) == list(range(len(labels)))
-    again, _ = split(data, 0.3, seed=5)
-    other, _ = split(data, 0.3, seed=6)
-    assert np.array_equal(again.images, first.images) and not np.array_equal(other.images, first.images)
-    a, b = split_indices(labels, 1.0)
-    assert len(a) == len(labels) and len(b) == 0
-    with pytest.raises(NetError, match=r"fraction must be a number in \[0, 1\]"):
-        split(data, 1.5)
-    with pytest.raises(NetError, match=r"expected a Dataset or an ImageFolder \(anything with labels and subset\), not list"):
-        split([1, 2], 0.5)
