@@ -17,9 +17,12 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".
 class ImageFolder:
     """The image files under ``path/<class name>/``, as (file, class name) pairs.
 
-    Classes are the sub-folders in sorted order (class index i is ``class_names[i]``); files
-    are the ones with an image extension, sorted. ``arrays()`` gives (files, int64 labels),
-    the form NetTrain takes with an Image encoder on the input.
+    Classes are the sub-folders in sorted order (class index i is ``class_names[i]``, and
+    ``labels`` holds each file's class index); files are the ones with an image extension,
+    sorted. ``arrays()`` gives (files, class names), the form NetTrain and NetMeasurements take
+    with an Image encoder on the input and ``NetDecoder("Class", folder.class_names)`` (or the
+    names in any order) on the output; ``(folder.files, folder.labels)`` suits a net that
+    outputs class indices without a decoder.
 
     >>> import tempfile, os
     >>> from symnet.datasets import ImageFolder
@@ -28,8 +31,8 @@ class ImageFolder:
     ...     os.makedirs(os.path.join(root, name))
     ...     open(os.path.join(root, name, "a.png"), "wb").close()
     >>> folder = ImageFolder(root)
-    >>> folder.class_names, len(folder), folder.labels.tolist()
-    (('cat', 'dog'), 2, [0, 1])
+    >>> folder.class_names, len(folder), folder.labels.tolist(), folder.arrays()[1].tolist()
+    (('cat', 'dog'), 2, [0, 1], ['cat', 'dog'])
     """
 
     def __init__(self, path: str | os.PathLike[str], extensions: tuple[str, ...] = IMAGE_EXTENSIONS, *, _files: Any = None) -> None:
@@ -72,8 +75,12 @@ class ImageFolder:
         return list(self)
 
     def arrays(self) -> tuple[list[str], np.ndarray]:
-        """(files, labels): the file paths and their int64 class indices."""
-        return list(self.files), self.labels
+        """(files, names): the file paths and their class names (a string array).
+
+        Names, not indices: a Class decoder maps names to its own classes whatever their
+        order, while bare indices would be read as its labels and refused (or, for a decoder
+        of integer labels, silently mismatched)."""
+        return list(self.files), np.asarray(self.class_names)[self.labels]
 
     def subset(self, indices: Any) -> ImageFolder:
         """The files at ``indices`` (ints or a boolean mask), as a new ImageFolder."""

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from symnet import NetEncoder, NetError
+from symnet import FlattenLayer, LinearLayer, NetChain, NetDecoder, NetEncoder, NetError, NetMeasurements, NetReplacePart, NetTrain, SoftmaxLayer
 from symnet.datasets import ImageFolder
 
 rng = np.random.default_rng(0)
@@ -36,6 +36,20 @@ def test_image_folder(folder) -> None:
     assert np.array_equal((encoded[:, 0] * 255).round().numpy().astype(np.uint8), np.stack([pixels[f] for f in files]))
     subset = data.subset([4, 0])
     assert subset.files == (files[4], files[0]) and subset.labels.tolist() == [1, 0] and subset.class_names == data.class_names
+
+
+def test_arrays_is_the_form_nettrain_and_netmeasurements_take_with_a_class_decoder(folder) -> None:
+    root, _ = folder
+    data = ImageFolder(root)
+    files, labels = data.arrays()
+    assert files == list(data.files) and labels.tolist() == ["cat", "cat", "dog", "dog", "dog"]
+    assert data.labels.tolist() == [0, 0, 1, 1, 1]  # the class indices stay available
+    net = NetChain([FlattenLayer(), LinearLayer(2), SoftmaxLayer()], input=NetEncoder("Image", size=(7, 6), color_space="Grayscale"), output=NetDecoder("Class", data.class_names))
+    trained = NetTrain(net, data.arrays(), max_training_rounds=1, batch_size=5, training_progress_reporting=None)
+    assert NetMeasurements(trained, data.arrays(), "Accuracy") == NetMeasurements(trained, data.pairs(), "Accuracy")
+    # names, not indices: a decoder that lists the classes in another order still measures the right ones
+    swapped = NetReplacePart(trained, {"Output": NetDecoder("Class", ("dog", "cat"))})
+    assert NetMeasurements(swapped, data.arrays(), "ConfusionMatrix").tolist() == NetMeasurements(swapped, data.pairs(), "ConfusionMatrix").tolist()
 
 
 def test_image_folder_errors(tmp_path) -> None:
