@@ -32,6 +32,7 @@ from symnet import (
     NetFormula,
     NetGraph,
     NetInitialize,
+    NetPort,
     NetPortGradient,
     NetReplacePart,
     NormalizationLayer,
@@ -221,3 +222,20 @@ def test_bad_options() -> None:
         NetFormula(net, wrt="Output")
     with pytest.raises(NetError, match=r'loss="Loss" is not an output port of the net; its outputs: Output'):
         NetFormula(net, loss="Loss")
+    with pytest.raises(NetError, match=r"max_terms=-1 must be a positive int"):
+        NetFormula(net, max_terms=-1)
+    with pytest.raises(NetError, match=r'the net has no input "Inputt"; its inputs: Input\. Did you mean "Input"\?'):
+        NetFormula(net, inputs={"Inputt": [1, 2]})
+    with pytest.raises(NetError, match=r'the net has no output "Out"; its outputs: Output\.'):
+        NetFormula(net, "Out")
+    with pytest.raises(NetError, match=r"loss= must be a loss layer \(such as MeanSquaredLossLayer\(\)\) or the name of the net's loss port, not 3"):
+        NetFormula(net, loss=3)
+
+
+def test_gradient_of_an_attached_loss_with_respect_to_the_input() -> None:
+    net = NetInitialize(NetChain([LinearLayer(2, input=2), "Tanh"]), random_seeding=1)
+    x, y = np.array([0.3, -0.2]), np.array([0.1, 0.5])
+    exact = NetFormula(net, loss=MeanSquaredLossLayer(), wrt="Input").xreplace(dict(zip(sympy.symbols("x1 x2 y1 y2", real=True), [*x, *y])))
+    graph = NetGraph({"net": net, "loss": MeanSquaredLossLayer()}, [(NetPort("net", "Output"), NetPort("loss", "Input"))])
+    np.testing.assert_allclose(np.array(exact, dtype=float).ravel(), graph({"Input": x, "Target": y}, NetPortGradient("Input"), working_precision="Real64"), rtol=1e-9)
+    assert set(NetFormula(net, loss=MeanSquaredLossLayer(), wrt="Arrays")) == {("0", "Weights"), ("0", "Biases")}

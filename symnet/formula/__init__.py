@@ -91,6 +91,8 @@ def NetFormula(
 
     if arrays not in ARRAY_MODES:
         raise NetError(f'NetFormula: arrays={arrays!r} must be "Numeric" or "Symbolic".')
+    if max_terms is not None and (isinstance(max_terms, bool) or not isinstance(max_terms, int) or max_terms < 1):
+        raise NetError(f"NetFormula: max_terms={max_terms!r} must be a positive int (the largest formula to build, in terms).")
     limit = ip.MAX_TERMS if max_terms is None else max_terms
     user_net = net
     if isinstance(loss, Layer):
