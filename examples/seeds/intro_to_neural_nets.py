@@ -150,8 +150,8 @@ def write_image_folder(dataset: datasets.Dataset, path: str | Path, per_class: i
 def image_folder(path: str | Path, quick: bool = False) -> dict[str, Any]:
     """dataset = ImageFolder('path', transform=Compose([Resize(255), CenterCrop(224), ToTensor()])), trained and measured."""
     folder = datasets.ImageFolder(path)
-    files, labels = folder.arrays()
-    print(f"{folder}: {dict(zip(folder.class_names, np.bincount(labels).tolist()))}")
+    files, names = folder.arrays()  # the files and their class names
+    print(f"{folder}: {dict(zip(folder.class_names, np.bincount(folder.labels).tolist()))}")
     # Resize(255) scales the shorter side to 255 and CenterCrop(224) keeps the centre. At
     # Fashion-MNIST's scale that is Resize(32), CenterCrop(28): the image encoder's "Fill" resizes
     # so that the shorter side fits and keeps the centre (ToTensor()'s 0 … 1 floats included), and
@@ -162,14 +162,13 @@ def image_folder(path: str | Path, quick: bool = False) -> dict[str, Any]:
         [ImageAugmentationLayer((28, 28)), FlattenLayer(), LinearLayer(64), "Ramp", LinearLayer(len(folder.class_names)), SoftmaxLayer()],
         input=encoder, output=NetDecoder("Class", list(folder.class_names)),
     )
-    centre = NetTake(NetInitialize(net), 0)(files[0])
+    centre = NetTake(NetInitialize(net), 1)(files[0])  # the first layer: the crop
     by_hand = _resize_then_centre_crop(files[0], 32, 28)
     print(f"Resize(32) then CenterCrop(28) of {Path(files[0]).name}: shape {centre.shape}, largest difference from Pillow by hand {np.abs(centre[0] - by_hand).max():.3f}")
 
     # a held-out fifth for measuring; DataLoader(dataset, batch_size=32, shuffle=True) is NetTrain's batch_size (it shuffles)
     order = np.random.default_rng(1).permutation(len(files))
     test_count = len(files) // 5
-    names = np.asarray(folder.class_names, dtype=object)[labels]
     train_part, test_part = order[test_count:], order[:test_count]
     training = NetTrain(
         net, ([files[i] for i in train_part], names[train_part]), All, batch_size=32, max_training_rounds=10 if quick else 30,
