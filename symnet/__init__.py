@@ -6,6 +6,9 @@
 """
 
 from . import datasets as datasets
+from . import display as _display
+from . import evaluation as _evaluation
+from . import formula as _formula
 from .coders import NetDecoder, NetEncoder
 from .containers.chain import NetChain
 from .containers.graph import NetGraph
@@ -16,6 +19,7 @@ from .extract import NetExtract
 from .formula import NetFormula
 from .initialize import NetInitialize
 from .io import Export, Import
+from .layers import base as _layers_base
 from .layers.attention import AttentionLayer
 from .layers.augmentation import ImageAugmentationLayer
 from .layers.base import Layer
@@ -35,6 +39,14 @@ from .ports import NetPort, NetPortGradient
 from .surgery import NetAppend, NetDelete, NetDrop, NetFlatten, NetInsert, NetJoin, NetPrepend, NetRename, NetReplace, NetReplacePart, NetTake
 from .train import NetTrain, NetTrainResults
 from .types import VARYING, Index, Scaled, TensorType
+
+# Layer is a pure specification at the bottom of the package; what a net does when called and
+# how it shows itself live above it and are attached here, once, for every layer class.
+_layers_base.attach("call", _evaluation.evaluate)
+_layers_base.attach("symbolic", _formula.evaluate_symbolic)
+_layers_base.attach("is_symbolic", _formula.is_symbolic)
+_layers_base.attach("repr", _display.layer_repr)
+_layers_base.attach("html", _display.net_html)
 
 __all__ = [
     "AggregationLayer",

@@ -7,17 +7,18 @@ import html
 from collections import Counter
 from typing import Any
 
-from .containers.base import Container, key_text
+from .containers.base import key_text
+from .containers.tree import is_container, leaves, members
 from .errors import NetError, closest
 from .layers.base import Layer, takes_net
 
 
 def _hyperparameters(layer: Layer) -> str:
-    skip = {"input", "output", "arrays", "types", "layers", "ports", "edges", "arity"}
+    skip = {"input", "output", "arrays", "layers", "ports", "edges", "arity"}
     parts = []
     named = False  # after a positional field left out at its default, the rest go by name
     for f in dataclasses.fields(layer):
-        if f.name in skip:
+        if not f.init or f.name in skip:
             continue
         value = getattr(layer, f.name)
         if f.default is not dataclasses.MISSING and value == f.default and f.name not in ("size", "function"):
@@ -28,15 +29,13 @@ def _hyperparameters(layer: Layer) -> str:
 
 
 def _parameter_count(layer: Layer) -> int | None:
-    if isinstance(layer, Container):
-        counts = [_parameter_count(m) for m in layer.layers.values()]
-        return None if any(c is None for c in counts) else sum(counts)  # type: ignore[misc]
     total = 0
-    for name in layer.array_names():
-        size = layer.types[name].size()  # type: ignore[index]
-        if size is None:
-            return None
-        total += size
+    for _, leaf in leaves(layer):
+        for name in leaf.array_names():
+            size = leaf.types[name].size()
+            if size is None:
+                return None
+            total += size
     return total
 
 
@@ -60,7 +59,7 @@ def layer_repr(layer: Layer) -> str:
     state = "initialized" if layer.initialized else "uninitialized"
     count = _parameter_count(layer)
     params = "" if count is None else f", {count:,} parameters"
-    if not isinstance(layer, Container):
+    if not is_container(layer):
         head = f"{layer.kind}({_hyperparameters(layer)})  <{state}{params}>"
         lines = [head]
         lines += _port_lines(layer, layer.input_ports(), "  ")
@@ -68,18 +67,16 @@ def layer_repr(layer: Layer) -> str:
         for name in layer.array_names():
             lines.append(f"  {name:<10} array {layer.types[name].shape_str()}")  # type: ignore[index]
         return "\n".join(lines)
-    lines = [f"{layer.kind}  <{len(layer.layers)} layers, {state}{params}>"]
+    lines = [f"{layer.kind}  <{len(members(layer))} layers, {state}{params}>"]
     lines += _port_lines(layer, layer.input_ports(), "  ")
-    width = max(len(key_text(k)) for k in layer.layers)
-    for key, member in layer.layers.items():
+    width = max(len(key_text(k)) for k in members(layer))
+    for key, member in members(layer).items():
         outputs = member.output_ports()
         shape = member.types[outputs[0]].describe() if outputs else ""  # type: ignore[index]
         member_count = _parameter_count(member)
         mark = "" if member.initialized else "  (uninitialized)"
         detail = f"  [{member_count:,} params]" if member_count else ""
-        name = member.kind if not isinstance(member, Container) else f"{member.kind}({len(member.layers)} layers)"
-        if not isinstance(member, Container):
-            name = f"{member.kind}({_hyperparameters(member)})"
+        name = f"{member.kind}({len(members(member))} layers)" if is_container(member) else f"{member.kind}({_hyperparameters(member)})"
         lines.append(f"  {key_text(key):<{width}}  {name:<36} {shape}{detail}{mark}")
     lines += _port_lines(layer, layer.output_ports(), "  ")
     return "\n".join(lines)
@@ -91,34 +88,26 @@ def net_html(layer: Layer) -> str:
     return f"<table style='font-family:monospace;border:1px solid #ccc'>{rows}</table>"
 
 
-def _leaves(layer: Layer, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Layer]]:
-    if isinstance(layer, Container):
-        return [item for key, member in layer.layers.items() for item in _leaves(member, (*path, key))]
-    return [(path, layer)]
-
-
-def _arrays(net: Layer) -> dict[tuple[str, ...], Any]:
-    return {(*path, name): layer for path, layer in _leaves(net) for name in layer.array_names()}
 
 
 def _information(net: Layer, prop: str) -> Any:
-    leaves = _leaves(net)
+    found = leaves(net)
     if prop == "Layers":
-        return {path: layer for path, layer in leaves}
+        return {path: layer for path, layer in found}
     if prop == "LayersCount":
-        return len(leaves)
+        return len(found)
     if prop == "LayerTypeCounts":
-        return dict(Counter(layer.kind for _, layer in leaves))
+        return dict(Counter(layer.kind for _, layer in found))
     if prop == "InputPorts":
         return {p: net.types[p] for p in net.input_ports()}  # type: ignore[index]
     if prop == "OutputPorts":
         return {p: net.types[p] for p in net.output_ports()}  # type: ignore[index]
     if prop == "Arrays":
-        return {(*path, name): (None if layer.arrays[name] is None else layer.arrays[name].detach().cpu().numpy()) for path, layer in leaves for name in layer.array_names()}
+        return {(*path, name): (None if array is None else array.numpy()) for path, layer in found for name, array in layer.arrays.items()}
     if prop == "ArraysDimensions":
-        return {(*path, name): layer.types[name].dims for path, layer in leaves for name in layer.array_names()}  # type: ignore[index]
+        return {(*path, name): layer.types[name].dims for path, layer in found for name in layer.array_names()}  # type: ignore[index]
     if prop == "ArraysElementCounts":
-        return {(*path, name): layer.types[name].size() for path, layer in leaves for name in layer.array_names()}  # type: ignore[index]
+        return {(*path, name): layer.types[name].size() for path, layer in found for name in layer.array_names()}  # type: ignore[index]
     if prop == "ArraysTotalElementCount":
         counts = _information(net, "ArraysElementCounts").values()
         return None if any(c is None for c in counts) else sum(counts)

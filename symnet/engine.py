@@ -15,41 +15,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from .containers.base import Container, key_text
+from .containers.base import key_text
+from .containers.tree import is_container, leaves
 from .errors import InitializationError, NetError, closest
 from .layers.base import Layer
-
-
-class _Automatic:
-    """Wolfram's ``Automatic``: let symnet choose."""
-
-    _instance = None
-
-    def __new__(cls) -> _Automatic:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "Automatic"
-
-
-class _All:
-    """Wolfram's ``All``."""
-
-    _instance = None
-
-    def __new__(cls) -> _All:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "All"
-
-
-Automatic = _Automatic()
-All = _All()
+from .symbols import All, Automatic
 
 PRECISIONS = {"Real32": torch.float32, "Real64": torch.float64}
 
@@ -74,7 +44,7 @@ class Plan:
 def _flatten(layer: Layer, path: tuple[str, ...], in_wires: dict[str, int], plan: Plan) -> dict[str, int]:
     for port, wire in in_wires.items():
         plan.port_wires[(path, port)] = wire
-    if isinstance(layer, Container):
+    if is_container(layer):
         wires: dict[tuple[str | None, str], int] = {(None, p): w for p, w in in_wires.items()}
         source_of = {destination: source for source, destination in layer.connections}  # type: ignore[attr-defined]
         for key in layer.order():
@@ -109,11 +79,11 @@ class LeafModule(nn.Module):
         self.names = layer.array_names()
         state = set(layer.state_array_names())
         for name in self.names:
-            tensor = layer.arrays[name]
+            tensor = layer.arrays[name]  # a copy of the layer's array: the module may change it
             if name in state:
-                self.register_buffer(name, tensor.clone())
+                self.register_buffer(name, tensor)
             else:
-                self.register_parameter(name, nn.Parameter(tensor.clone()))
+                self.register_parameter(name, nn.Parameter(tensor))
 
     def forward(self, *inputs: torch.Tensor) -> Any:
         arrays = {name: getattr(self, name) for name in self.names}
@@ -180,11 +150,9 @@ class CompiledNet(nn.Module):
 
 
 def _cache(net: Layer) -> dict[Any, Any]:
-    cache = net.__dict__.get("_engine_cache")
-    if cache is None:
-        cache = {}
-        object.__setattr__(net, "_engine_cache", cache)
-    return cache
+    """The net's own cache of compiled modules: a declared field of every layer, safe to keep
+    because a net cannot change (its arrays are copied on the way in and out)."""
+    return net._engine_cache
 
 
 def cached_module(net: Layer, device: str = "cpu", dtype: torch.dtype = torch.float32) -> CompiledNet:
@@ -226,10 +194,8 @@ def compiled(net: Layer, target_device: str = "cpu", working_precision: str = "R
     return CompiledNet(net).to(device=_device(target_device), dtype=PRECISIONS[working_precision]).eval()
 
 
-def uninitialized_layers(net: Layer, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Layer]]:
-    if isinstance(net, Container):
-        return [item for key, layer in net.layers.items() for item in uninitialized_layers(layer, (*path, key))]
-    return [] if net.initialized else [(path, net)]
+def uninitialized_layers(net: Layer) -> list[tuple[tuple[str, ...], Layer]]:
+    return [(path, leaf) for path, leaf in leaves(net) if not leaf.initialized]
 
 
 def path_text(net: Layer, path: tuple[str, ...]) -> str:
@@ -240,7 +206,7 @@ def check_initialized(net: Layer) -> None:
     missing = uninitialized_layers(net)
     if missing:
         path, layer = missing[0]
-        arrays = ", ".join(n for n, a in layer.arrays.items() if a is None)
+        arrays = ", ".join(layer.arrays.missing())  # type: ignore[attr-defined]
         more = f" (and {len(missing) - 1} more layers)" if len(missing) > 1 else ""
         raise InitializationError(
             f"{path_text(net, path)} ({layer.kind}) is not initialized: its arrays {arrays} have no values{more}. "

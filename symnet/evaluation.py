@@ -189,7 +189,7 @@ def _with_arity(net: Layer, arity: int) -> Layer:
     cache = _cache(net)
     key = ("arity", arity)
     if key not in cache:
-        cache[key] = dataclasses.replace(net, arity=arity, types=None)
+        cache[key] = dataclasses.replace(net, arity=arity)
     return cache[key]  # type: ignore[no-any-return]
 
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import math
 from typing import Any
 
 import torch
 
-from .containers.base import Container
+from .containers.tree import map_leaves
 from .errors import NetError, ShapeError, closest
 from .layers.base import Layer, takes_net
+from .symbols import All
 
 METHODS = ("Kaiming", "Xavier", "Orthogonal", "Random")
 DEFAULT_SEED = 1234
@@ -50,14 +50,11 @@ def _seed_for(seed: int, path: tuple[str, ...], name: str) -> int:
 
 
 def _initialize(layer: Layer, path: tuple[str, ...], everything: bool, method: str, seed: int, root: str) -> Layer:
-    if isinstance(layer, Container):
-        members = {key: _initialize(member, (*path, key), everything, method, seed, root) for key, member in layer.layers.items()}
-        if all(members[k] is layer.layers[k] for k in members):
-            return layer
-        return layer._rebuilt(members, dict(layer.types))  # type: ignore[arg-type]
+    """One leaf with its missing (or, with ``everything``, all) arrays given values."""
     new_arrays: dict[str, Any] = {}
+    missing = layer.arrays.missing()  # type: ignore[attr-defined]
     for name in layer.array_names():
-        if layer.arrays[name] is not None and not everything:
+        if name not in missing and not everything:
             continue
         t = layer.types[name]  # type: ignore[index]
         if not t.fixed:
@@ -68,10 +65,13 @@ def _initialize(layer: Layer, path: tuple[str, ...], everything: bool, method: s
                 "Fix: give the net's input a shape (e.g. input=784), or give the layer its sizes explicitly."
             )
         generator = torch.Generator().manual_seed(_seed_for(seed, path, name))
-        new_arrays[name] = layer.init_array(name, tuple(t.dims), method, generator).to(torch.float32)  # type: ignore[arg-type]
+        shape = tuple(t.dims)  # type: ignore[arg-type]
+        # A layer may initialize an array its own way (a batch norm's scale starts at one).
+        value = layer.init_array(name, shape, method, generator)
+        new_arrays[name] = (default_init(name, shape, method, generator) if value is None else value).to(torch.float32)
     if not new_arrays:
         return layer
-    return dataclasses.replace(layer, arrays={**layer.arrays, **new_arrays})
+    return layer.with_arrays(new_arrays)
 
 
 @takes_net
@@ -88,8 +88,6 @@ def NetInitialize(net: Layer, which: Any = None, *, method: str = "Kaiming", ran
     >>> bool((NetExtract(NetInitialize(net, All, random_seeding=8), [0, "Weights"]) != NetExtract(net, [0, "Weights"])).any())
     True
     """
-    from .engine import All
-
     if method not in METHODS:
         raise NetError(f'NetInitialize: method="{method}" is not one of {", ".join(METHODS)}.{closest(str(method), METHODS)}')
     if which is not None and which is not All:
@@ -102,4 +100,5 @@ def NetInitialize(net: Layer, which: Any = None, *, method: str = "Kaiming", ran
         seed = random_seeding
     else:
         seed = int.from_bytes(hashlib.sha256(repr(random_seeding).encode()).digest()[:8], "little")
-    return _initialize(net, (), which is All, method, seed, net.kind)
+    # Shapes do not change, so containers keep their solved types.
+    return map_leaves(net, lambda path, leaf: _initialize(leaf, path, which is All, method, seed, net.kind), same_types=True)

@@ -3,9 +3,43 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import NetError
-from .base import Connection, Container, key_text
+from ..layers.base import Layer
+from ..layers.basic import ElementwiseLayer, LinearLayer, SoftmaxLayer, activation_name
+from .base import Connection, Container, key_text, member_items
+
+
+def to_layer(spec: Any) -> Layer:
+    """Read the chain shorthand: an int is a LinearLayer, a name or known function an
+    ElementwiseLayer, a list a nested NetChain."""
+    if isinstance(spec, Layer):
+        return spec
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        return LinearLayer(spec)
+    if isinstance(spec, tuple) and all(isinstance(d, int) for d in spec):
+        return LinearLayer(spec)
+    if isinstance(spec, list):
+        return NetChain(spec)
+    if isinstance(spec, str):
+        if spec in ("Softmax", "SoftmaxLayer"):
+            return SoftmaxLayer()
+        return ElementwiseLayer(spec)
+    if activation_name(spec) is not None:
+        return ElementwiseLayer(spec)
+    raise NetError(f"{spec!r} is not a layer: use a layer, an int (a LinearLayer), an activation name such as \"Ramp\", or a list (a nested NetChain).")
+
+
+def normalize_layers(layers: Any, container: str) -> dict[str, Layer]:
+    """Members given as a list or dict, in the chain shorthand, as key → layer."""
+    result: dict[str, Layer] = {}
+    for key, spec in member_items(layers, container):
+        try:
+            result[key] = to_layer(spec)
+        except NetError as error:
+            raise type(error)(f"{container}/{key_text(key)}: {error}") from None
+    return result
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -22,6 +56,9 @@ class NetChain(Container):
     >>> NetChain([LinearLayer(), SoftmaxLayer()], input=784, output=10).layers["0"].types["Weights"]
     TensorType((10, 784))
     """
+
+    def _members(self, layers: Any) -> dict[str, Layer]:
+        return normalize_layers(layers, self.kind)
 
     def _wire(self) -> tuple[list[Connection], list[str], list[str]]:
         keys = list(self.layers)

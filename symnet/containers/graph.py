@@ -14,11 +14,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from ..errors import GraphError, closest
+from ..layers.base import Layer
 from ..ports import NetPort
 from .base import Connection, Container, Endpoint, key_text
+from .chain import normalize_layers
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -34,6 +37,9 @@ class NetGraph(Container):
     """
 
     edges: Sequence[Any] = field(default=())
+
+    def _members(self, layers: Any) -> dict[str, Layer]:
+        return normalize_layers(layers, self.kind)
 
     def _endpoints(self, element: Any) -> list[Any]:
         """Resolve one element of an edge into (key or None, port or None) pairs."""
@@ -74,8 +80,8 @@ class NetGraph(Container):
                 explicit = sum(1 for _, d in pairs if d[0] == key and d[1] not in (None, "Input"))
                 arity = max(count + explicit, 1)
                 if count and getattr(layer, "arity", None) != arity:
-                    layers[key] = dataclasses.replace(layer, arity=arity, types=None)
-        object.__setattr__(self, "layers", layers)
+                    layers[key] = dataclasses.replace(layer, arity=arity)
+        object.__setattr__(self, "layers", MappingProxyType(layers))
 
         connections: list[Connection] = []
         filled: dict[Endpoint, Endpoint] = {}
@@ -179,7 +185,7 @@ class NetGraph(Container):
         """Member keys in an order where every layer comes after its sources."""
         indegree = {k: 0 for k in self.layers}
         successors: dict[str, list[str]] = {k: [] for k in self.layers}
-        for (a, _), (b, _) in self.connections:  # type: ignore[attr-defined]
+        for (a, _), (b, _) in self.connections:
             if a is not None and b is not None:
                 successors[a].append(b)
                 indegree[b] += 1

@@ -25,7 +25,7 @@ from safetensors.torch import save as save_safetensors
 
 from ..errors import NetError
 from ..layers.base import Layer
-from .spec import net_to_spec, spec_to_net
+from .spec import MAX_SPEC_NESTING, deep_enough, net_to_spec, spec_nesting, spec_to_net
 
 FORMAT = "symnet"
 FORMAT_VERSION = 1
@@ -48,7 +48,8 @@ def net_bytes(net: Layer) -> bytes:
     if not isinstance(net, Layer):
         raise NetError(f"Export: expected a net (a layer, NetChain or NetGraph), not {type(net).__name__}.")
     spec, tensors = net_to_spec(net)
-    spec_text = json.dumps(spec, ensure_ascii=False, allow_nan=True)
+    with deep_enough():
+        spec_text = json.dumps(spec, ensure_ascii=False, allow_nan=True)
     version = str(FORMAT_VERSION)
     metadata = {"format": FORMAT, "format_version": version, "spec": spec_text, "checksum": _checksum(version, spec_text, tensors)}
     return save_safetensors(tensors, metadata=metadata)
@@ -112,8 +113,11 @@ def net_from_bytes(content: bytes, where: str, allow_functions: bool = False) ->
         raise NetError(f"{where}: the file is corrupted: it has no net spec.")
     if metadata.get("checksum") != _checksum(version_text, spec_text, tensors):
         raise NetError(f"{where}: the file is corrupted: its checksum does not match its content.")
+    if spec_nesting(spec_text) > MAX_SPEC_NESTING:
+        raise NetError(f"{where}: the net spec nests more than {MAX_SPEC_NESTING} levels deep; symnet reads nets nested up to a few hundred containers deep.")
     try:
-        spec = json.loads(spec_text)
+        with deep_enough():
+            spec = json.loads(spec_text)
     except (ValueError, RecursionError):
         raise NetError(f"{where}: the file is corrupted: its net spec is not valid JSON.") from None
     try:

@@ -1,7 +1,7 @@
 """A net as a JSON-able spec and named tensors, and back.
 
-Every layer is written generically: its class name and its dataclass fields (except ``arrays``
-and ``types``, which are re-inferred), with the arrays as tensors named by their path in the
+Every layer is written generically: its class name and its constructor's fields (except
+``arrays``; derived fields such as ``types`` are not constructor arguments and are re-inferred), with the arrays as tensors named by their path in the
 net. Layer classes are found by name among the subclasses of :class:`Layer`, so a new layer
 needs no registration. Field values may be None, booleans, numbers, strings, lists, tuples,
 dicts, slices, TensorTypes, NetPorts, layers, encoders and decoders, and tensors; tagged
@@ -15,11 +15,15 @@ Reading never runs code: no pickle and no eval. A Python function (a FunctionLay
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import pkgutil
+import re
+import sys
 import types as pytypes
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -30,7 +34,32 @@ from ..layers.base import Layer, is_coder
 from ..ports import NetPort
 from ..types import Scaled, TensorType
 
-SKIPPED_FIELDS = ("arrays", "types")
+SKIPPED_FIELDS = ("arrays",)
+
+#: The deepest spec read or written, in JSON levels: a net nested 200 containers deep needs about
+#: 800. Deeper specs are refused before parsing, so a crafted file cannot exhaust the stack.
+MAX_SPEC_NESTING = 2000
+
+
+def spec_nesting(text: str) -> int:
+    """How deeply a JSON text nests objects and lists (strings skipped), without parsing it."""
+    depth = deepest = 0
+    for bracket in re.findall(r"[\[\]{}]", re.sub(r'"(?:[^"\\]|\\.)*"', "", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+@contextmanager
+def deep_enough() -> Iterator[None]:
+    """Room on Python's stack for walking a spec of up to MAX_SPEC_NESTING levels: reading and
+    writing a spec, and building the net, recurse once or a few times per level."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, 4 * MAX_SPEC_NESTING + 1000))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
 _MODULES_LOADED = False
 
 
@@ -163,7 +192,8 @@ def _symbol_name(value: Any) -> str | None:
 def net_to_spec(net: Layer) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """The JSON-able spec of ``net`` and the tensors it names (arrays by path)."""
     writer = SpecWriter()
-    spec = writer.layer(net, ())
+    with deep_enough():
+        spec = writer.layer(net, ())
     return spec, writer.tensors
 
 
@@ -216,7 +246,9 @@ def _fits(value: Any, hint: Any) -> bool:
     return True
 
 
+@functools.cache
 def _hints(cls: type) -> dict[str, Any]:
+    """A class's field annotations, evaluated once per class (a file may hold 20,000 layers)."""
     try:
         return typing.get_type_hints(cls)
     except Exception:  # an annotation this Python cannot evaluate: skip the check
@@ -361,7 +393,8 @@ def _short(value: Any) -> str:
 def spec_to_net(spec: Any, tensors: Mapping[str, torch.Tensor], allow_functions: bool = False, root: str = "NetChain") -> Layer:
     """The net a spec describes (see :func:`net_to_spec`)."""
     kind = spec.get("$layer") if isinstance(spec, dict) else None
-    return SpecReader(tensors, allow_functions).layer(spec, (kind if isinstance(kind, str) else root,))
+    with deep_enough():
+        return SpecReader(tensors, allow_functions).layer(spec, (kind if isinstance(kind, str) else root,))
 
 
 def check_spec_roundtrip(net: Layer) -> Callable[[], Layer]:

@@ -1,36 +1,73 @@
 """The layer protocol shared by every layer and container.
 
-A layer is a frozen dataclass of hyperparameters. Its common keyword fields are ``input`` and
-``output`` (port specifications: a shape, a TensorType, or a NetEncoder/NetDecoder), ``arrays``
-(name → tensor, ``None`` until initialized) and ``types`` (the inferred type of every port and
-array; computed at construction). A subclass declares, as pure functions:
+A layer is a frozen dataclass of hyperparameters: a value. Its common keyword fields are
+``input`` and ``output`` (port specifications: a shape, a TensorType, or a NetEncoder/NetDecoder)
+and ``arrays`` (name → tensor, ``None`` until initialized), held as an :class:`Arrays` mapping
+that copies on the way in and on the way out, so nothing done to a tensor changes the layer.
+``types`` (the inferred type of every port and array) is computed at construction and is not a
+constructor argument. A subclass declares, as pure functions:
 
 - ``input_ports()`` / ``output_ports()``: port names (most layers: "Input" → "Output");
 - ``array_names()``: the arrays it learns; ``state_array_names()``: arrays updated by
   training but not by gradients (a batch norm's moving statistics);
 - ``infer(types) → types``: refine the types of ports and arrays from whatever is known, in
   either direction, raising ``ShapeError`` on a conflict;
-- ``forward(arrays, *inputs, training) → output(s)``: torch functions on batched tensors.
+- ``forward(arrays, *inputs, training) → output(s)``: torch functions on batched tensors;
+- optionally ``init_array(name, shape, method, generator)``: its own initialization of an array
+  (return None, the default, for the rule of :mod:`symnet.initialize`).
+
+This module sits at the bottom of the package with the other specifications: it imports only
+errors and types. Evaluation (``net(x)``) and the display (``repr``) belong to modules above
+it, which attach their implementations with :func:`attach` when they are imported.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from html import escape as html_escape
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from ..errors import NetError, ShapeError, closest
+from ..symbols import Automatic
 from ..types import UNKNOWN, TensorType
 
 MAX_INFERENCE_ROUNDS = 100
 
 #: the default of ``Layer.__call__``'s port: Automatic (decode outputs), told apart from None (raw)
 _DEFAULT_PORT = object()
+
+#: Implementations attached from above (see :func:`attach`): "call" (net(x)), "symbolic" and
+#: "is_symbolic" (net(x) on sympy values), "repr", "html".
+_ATTACHED: dict[str, Callable[..., Any]] = {}
+
+#: Types already solved by a container, handed to the next layer constructed (see
+#: ``Layer._with_types``); consumed in ``__new__``, before any nested construction can see it.
+_SOLVED_TYPES: ContextVar[Mapping[str, TensorType] | None] = ContextVar("symnet_solved_types", default=None)
+
+
+def attach(name: str, implementation: Callable[..., Any]) -> None:
+    """Give Layer an implementation that lives above it: ``"call"`` (``net(x)``), ``"repr"``
+    and ``"html"``. Called by symnet.evaluation and symnet.display when they are imported."""
+    _ATTACHED[name] = implementation
+
+
+def cache_field() -> Any:
+    """A declared field for a cache derived from the layer's value: not a constructor argument,
+    not shown, not compared, and fresh (empty) in every new layer."""
+    return field(default_factory=dict, init=False, repr=False, compare=False)
+
+
+def derived_field() -> Any:
+    """A declared field computed in ``__post_init__`` from the hyperparameters (not an argument)."""
+    return field(default=None, init=False, repr=False, compare=False)
 
 
 def port_type_of(spec: Any) -> TensorType:
@@ -46,7 +83,8 @@ def is_coder(spec: Any) -> bool:
 
 
 def as_array_tensor(name: str, value: Any) -> torch.Tensor | None:
-    """Arrays are held as detached float32 tensors (float64 stays float64)."""
+    """A new float32 tensor (float64 stays float64) holding ``value``'s numbers: never a view of
+    the caller's tensor or numpy array, so changing those later cannot change a layer."""
     if value is None:
         return None
     if isinstance(value, torch.Tensor):
@@ -56,11 +94,58 @@ def as_array_tensor(name: str, value: Any) -> torch.Tensor | None:
             tensor = torch.as_tensor(np.asarray(value))
         except (TypeError, ValueError) as error:
             raise NetError(f'The array "{name}" must be numeric: {error}.') from None
-    if not tensor.is_floating_point():
-        tensor = tensor.to(torch.float32)
-    elif tensor.dtype not in (torch.float32, torch.float64):
-        tensor = tensor.to(torch.float32)
-    return tensor
+    if not tensor.is_floating_point() or tensor.dtype not in (torch.float32, torch.float64):
+        return tensor.to(torch.float32)  # a conversion is already a copy
+    return tensor.clone()
+
+
+class Arrays(Mapping[str, "torch.Tensor | None"]):
+    """A layer's arrays, name → tensor (None until initialized), that cannot be changed: every
+    read returns a copy, so ``layer.arrays["Weights"].add_(1)`` changes only the copy and the
+    layer (and the module compiled from it) keeps its values.
+
+    >>> layer = LinearLayer(2, input=3, arrays={"Weights": torch.ones(2, 3)})
+    >>> layer.arrays["Weights"].add_(1).sum().item(), layer.arrays["Weights"].sum().item()
+    (12.0, 6.0)
+    """
+
+    __slots__ = ("_tensors",)
+
+    def __init__(self, tensors: Mapping[str, torch.Tensor | None]) -> None:
+        # Callers hand over tensors nobody else holds (see Layer.__post_init__).
+        self._tensors = dict(tensors)
+
+    def __getitem__(self, name: str) -> torch.Tensor | None:
+        tensor = self._tensors[name]
+        return None if tensor is None else tensor.clone()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tensors)
+
+    def __len__(self) -> int:
+        return len(self._tensors)
+
+    def shape(self, name: str) -> tuple[int, ...] | None:
+        """An array's shape, without copying it (None when it has no value yet)."""
+        tensor = self._tensors[name]
+        return None if tensor is None else tuple(tensor.shape)
+
+    def dtype(self, name: str) -> torch.dtype | None:
+        """An array's dtype, without copying it (None when it has no value yet)."""
+        tensor = self._tensors[name]
+        return None if tensor is None else tensor.dtype
+
+    def missing(self) -> list[str]:
+        """The names of the arrays without a value."""
+        return [name for name, tensor in self._tensors.items() if tensor is None]
+
+    def replacing(self, new: Mapping[str, Any]) -> Arrays:
+        """These arrays with some replaced (values are copied in; None removes a value)."""
+        return Arrays({**self._tensors, **{name: as_array_tensor(name, value) for name, value in new.items()}})
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name!r}: {'None' if t is None else tuple(t.shape)}" for name, t in self._tensors.items())
+        return f"Arrays({{{shown}}})"
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -70,7 +155,10 @@ class Layer:
     input: Any = field(default=None, kw_only=True)
     output: Any = field(default=None, kw_only=True)
     arrays: Mapping[str, Any] = field(default_factory=dict, kw_only=True)
-    types: Mapping[str, TensorType] | None = field(default=None, kw_only=True)
+    #: the inferred type of every port and array (read-only); computed, never given
+    types: Mapping[str, TensorType] = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
+    #: compiled torch modules by (device, precision), kept by symnet.engine
+    _engine_cache: dict[Any, Any] = cache_field()
 
     #: whether the layer takes any number of inputs through ports Input1, Input2, …
     variadic: ClassVar[bool] = False
@@ -81,12 +169,18 @@ class Layer:
         names = [f.name for f in fields]
         for name in kwargs:
             if name not in names:
-                shown = [f.name for f in fields if not f.kw_only] + [f.name for f in fields if f.kw_only and f.name != "types"]
+                shown = [f.name for f in fields if not f.kw_only] + [f.name for f in fields if f.kw_only]
                 raise NetError(f"{cls.__name__}: unknown option {name}=; its options are {', '.join(shown)}.{closest(name, shown)}")
         positional = [f.name for f in fields if not f.kw_only]
         if len(args) > len(positional):
             raise NetError(f"{cls.__name__} takes at most {len(positional)} positional argument{'s' if len(positional) != 1 else ''} ({', '.join(positional) or 'none'}) but was given {len(args)}.")
-        return super().__new__(cls)
+        layer = super().__new__(cls)
+        solved = _SOLVED_TYPES.get()
+        if solved is not None:
+            # Consumed here, so that layers constructed inside this one infer their own types.
+            _SOLVED_TYPES.set(None)
+            object.__setattr__(layer, "types", solved)
+        return layer
 
     # -- the protocol -------------------------------------------------------------------------
     def input_ports(self) -> tuple[str, ...]:
@@ -110,10 +204,9 @@ class Layer:
     def forward(self, arrays: Mapping[str, torch.Tensor], *inputs: torch.Tensor, training: bool = False) -> Any:
         raise NotImplementedError
 
-    def init_array(self, name: str, shape: tuple[int, ...], method: str, generator: torch.Generator) -> torch.Tensor:
-        from ..initialize import default_init
-
-        return default_init(name, shape, method, generator)
+    def init_array(self, name: str, shape: tuple[int, ...], method: str, generator: torch.Generator) -> torch.Tensor | None:
+        """This layer's own initial value of an array, or None for symnet.initialize's rule."""
+        return None
 
     # -- construction -------------------------------------------------------------------------
     def __post_init__(self) -> None:
@@ -123,11 +216,24 @@ class Layer:
         if unknown:
             known = ", ".join(f'"{n}"' for n in names) or "none"
             raise NetError(f'{self.kind} has no array "{unknown[0]}" (its arrays: {known}).{closest(unknown[0], names)}')
-        arrays = {name: as_array_tensor(name, self.arrays.get(name)) for name in names}
+        if isinstance(self.arrays, Arrays):
+            # Another layer's arrays (dataclasses.replace): immutable, so shared, not copied.
+            given = self.arrays._tensors
+            arrays = Arrays({name: given.get(name) for name in names})
+        else:
+            arrays = Arrays({name: as_array_tensor(name, self.arrays.get(name)) for name in names})
         object.__setattr__(self, "arrays", arrays)
         if self.types is None:
-            object.__setattr__(self, "types", self._initial_types())
-            object.__setattr__(self, "types", self.solve(dict(self.types), (self.kind,)))
+            object.__setattr__(self, "types", MappingProxyType(self.solve(self._initial_types(), (self.kind,))))
+
+    def _with_types(self, types: Mapping[str, TensorType], **changes: Any) -> Layer:
+        """A copy (with ``changes``) whose types are ``types``, already solved by a container:
+        the private road by which inference passes types down without a constructor argument."""
+        token = _SOLVED_TYPES.set(MappingProxyType(dict(types)))
+        try:
+            return dataclasses.replace(self, **changes)
+        finally:
+            _SOLVED_TYPES.reset(token)
 
     @property
     def kind(self) -> str:
@@ -155,8 +261,9 @@ class Layer:
         types = {p: UNKNOWN for p in (*self.input_ports(), *self.output_ports())}
         for port, spec in self.port_specs().items():
             types[port] = port_type_of(spec)
-        for name, tensor in self.arrays.items():
-            types[name] = UNKNOWN if tensor is None else TensorType(tuple(tensor.shape))
+        for name in self.arrays:
+            shape = self.arrays.shape(name)  # type: ignore[attr-defined]
+            types[name] = UNKNOWN if shape is None else TensorType(shape)
         return types
 
     def solve(self, types: dict[str, TensorType], path: tuple[str, ...]) -> dict[str, TensorType]:
@@ -202,7 +309,7 @@ class Layer:
         if merged == self.types:
             return self
         solved = self.solve(merged, path)
-        return dataclasses.replace(self, types=solved) if solved != self.types else self
+        return self._with_types(solved) if solved != self.types else self
 
     # -- queries ------------------------------------------------------------------------------
     def port_type(self, port: str) -> TensorType:
@@ -214,15 +321,24 @@ class Layer:
 
     @property
     def initialized(self) -> bool:
-        return all(a is not None for a in self.arrays.values())
+        return not self.arrays.missing()  # type: ignore[attr-defined]
 
     def array_shape(self, name: str) -> tuple[Any, ...] | None:
         return self.types[name].dims  # type: ignore[index]
 
     def with_arrays(self, arrays: Mapping[str, Any]) -> Layer:
-        """A copy whose named arrays are replaced (shapes are checked)."""
-        new = {**self.arrays, **arrays}
-        return dataclasses.replace(self, arrays=new, types=None)
+        """A copy whose named arrays are replaced; the layer keeps the types it was solved with
+        (in its container), narrowed by the new arrays' shapes, which must agree with them."""
+        new = self.arrays.replacing(arrays)  # type: ignore[attr-defined]
+        types = dict(self.types)
+        for name in arrays:
+            shape = new.shape(name)
+            if shape is not None:
+                try:
+                    types[name] = types[name].unify(TensorType(shape))
+                except ShapeError:
+                    raise ShapeError(f'{self.kind}: the array "{name}" must have the shape {types[name].shape_str()}, not {shape}.') from None
+        return self._with_types(self.solve(types, (self.kind,)), arrays=new)
 
     # -- evaluation ---------------------------------------------------------------------------
     def __call__(
@@ -240,30 +356,25 @@ class Layer:
         NetPortGradient or a decoder property (default: every output, decoded by its decoder);
         ``None`` gives raw arrays. Options: ``batch_size``, ``target_device`` ("cpu", "cuda"),
         ``working_precision`` ("Real32", "Real64"), ``evaluation_mode`` ("Test", "Train")."""
-        from ..engine import Automatic
-        from ..evaluation import evaluate
-        from ..formula import evaluate_symbolic, is_symbolic
-
         if unknown:
             options = ("batch_size", "target_device", "working_precision", "evaluation_mode")
             name = next(iter(unknown))
             raise NetError(f"{self.kind}: unknown option {name}=; the options are {', '.join(options)}.{closest(name, options)}")
-        if is_symbolic(data):  # sympy values: the net's formula (symnet/formula)
-            return evaluate_symbolic(self, data, None if port is _DEFAULT_PORT else port)
-        return evaluate(
+        symbolic = _ATTACHED.get("symbolic")
+        if symbolic is not None and _ATTACHED["is_symbolic"](data):  # sympy values: the net's formula (symnet/formula)
+            return symbolic(self, data, None if port is _DEFAULT_PORT else port)
+        return _ATTACHED["call"](
             self, data, Automatic if port is _DEFAULT_PORT else port,
             batch_size=batch_size, target_device=target_device, working_precision=working_precision, evaluation_mode=evaluation_mode,
         )
 
     def __repr__(self) -> str:
-        from ..display import layer_repr
-
-        return layer_repr(self)
+        implementation = _ATTACHED.get("repr")
+        return implementation(self) if implementation is not None else f"{self.kind}(…)"
 
     def _repr_html_(self) -> str:
-        from ..display import net_html
-
-        return net_html(self)
+        implementation = _ATTACHED.get("html")
+        return implementation(self) if implementation is not None else html_escape(repr(self))
 
     def __eq__(self, other: object) -> bool:
         return self is other

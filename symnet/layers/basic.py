@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from ..errors import NetError, ShapeError, closest
 from ..types import VARYING, TensorType
-from .base import Layer, same_type
+from .base import Layer, cache_field, same_type
 from .expressions import compile_expression, expression_variables, parse_expression
 
 
@@ -171,6 +171,8 @@ class ElementwiseLayer(Layer):
     """
 
     function: Any = "Ramp"
+    #: the compiled function (an expression is parsed once, on first use)
+    _function_cache: dict[str, Callable[..., torch.Tensor]] = cache_field()
 
     def __post_init__(self) -> None:
         name = activation_name(self.function)
@@ -196,11 +198,9 @@ class ElementwiseLayer(Layer):
 
     @property
     def _callable(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        cached = self.__dict__.get("_function_cache")
-        if cached is None:
-            cached = ACTIVATIONS.get(self.function) or compile_expression(self.function, ("x",))
-            object.__setattr__(self, "_function_cache", cached)
-        return cached
+        if "function" not in self._function_cache:
+            self._function_cache["function"] = ACTIVATIONS.get(self.function) or compile_expression(self.function, ("x",))
+        return self._function_cache["function"]
 
     def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
         x = types["Input"].unify(types["Output"].with_dims(types["Output"].dims))
@@ -262,6 +262,7 @@ class ThreadingLayer(Layer):
 
     function: Any = "Plus"
     arity: int | None = field(default=None, kw_only=True)
+    _function_cache: dict[str, Callable[..., torch.Tensor]] = cache_field()
     variadic = True
 
     def __post_init__(self) -> None:
@@ -305,11 +306,9 @@ class ThreadingLayer(Layer):
 
     @property
     def _callable(self) -> Callable[..., torch.Tensor]:
-        cached = self.__dict__.get("_function_cache")
-        if cached is None:
-            cached = THREADING_FUNCTIONS.get(self.function) or compile_expression(self.function, self._variables())
-            object.__setattr__(self, "_function_cache", cached)
-        return cached
+        if "function" not in self._function_cache:
+            self._function_cache["function"] = THREADING_FUNCTIONS.get(self.function) or compile_expression(self.function, self._variables())
+        return self._function_cache["function"]
 
     def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
         inputs = [types[p] for p in self.input_ports()]

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from ..errors import NetError, ShapeError
 from ..types import VARYING, TensorType
-from .base import Layer
+from .base import Layer, derived_field
 
 #: How each spatial rank's port reads in messages.
 LAYOUTS = {1: "(channels, length)", 2: "(channels, height, width)", 3: "(channels, depth, height, width)"}
@@ -172,6 +172,10 @@ class _Convolutional(Layer):
     dilation: int | tuple[int, ...] = field(default=1, kw_only=True)
     groups: int = field(default=1, kw_only=True)
     biases: bool = field(default=True, kw_only=True)
+    #: the spatial rank the hyperparameters fix (None: from the input), and the torch call
+    #: with its arguments once the shapes are known; both derived in __post_init__
+    _rank: int | None = derived_field()
+    _plan: Any = derived_field()
 
     #: "convolution" or "deconvolution", for messages
     what = "convolution"

@@ -11,7 +11,7 @@ import torch
 from ..errors import NetError
 from ..functions import function_path, import_function
 from ..types import TensorType
-from .base import Layer
+from .base import Layer, cache_field
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -29,6 +29,8 @@ class FunctionLayer(Layer):
     """
 
     function: Any = None
+    #: the function an import path names, imported on first use
+    _function_cache: dict[str, Callable[..., Any]] = cache_field()
 
     #: loading this layer from a file imports Python code
     imports_code: ClassVar[bool] = True
@@ -50,11 +52,9 @@ class FunctionLayer(Layer):
     def _callable(self) -> Callable[..., Any]:
         if callable(self.function):
             return self.function  # type: ignore[no-any-return]
-        cached = self.__dict__.get("_function_cache")
-        if cached is None:
-            cached = import_function(self.function, "FunctionLayer")
-            object.__setattr__(self, "_function_cache", cached)
-        return cached
+        if "function" not in self._function_cache:
+            self._function_cache["function"] = import_function(self.function, "FunctionLayer")
+        return self._function_cache["function"]
 
     def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
         if self.output is None:

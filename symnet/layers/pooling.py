@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from ..errors import NetError, ShapeError
 from ..types import VARYING, Scaled, TensorType
-from .base import Layer, option_value
+from .base import Layer, derived_field, option_value
 from .conv import (
     _check_ints,
     _check_padding,
@@ -55,6 +55,8 @@ class PoolingLayer(Layer):
     stride: int | tuple[int, ...] | None = None
     function: str = field(default="Max", kw_only=True)
     padding: Any = field(default=0, kw_only=True)
+    _rank: int | None = derived_field()
+    _plan: Any = derived_field()
 
     def __post_init__(self) -> None:
         for name in ("kernel_size", "stride", "padding"):
@@ -157,6 +159,7 @@ class ResizeLayer(Layer):
 
     size: Any = None
     method: str = field(default="Bilinear", kw_only=True)
+    _plan: Any = derived_field()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "size", _tuple_or_int(self.size))
@@ -239,6 +242,7 @@ class PaddingLayer(Layer):
     padding: Any = ()
     padding_value: float = field(default=0.0, kw_only=True)
     method: str = field(default="Fixed", kw_only=True)
+    _plan: Any = derived_field()
 
     def __post_init__(self) -> None:
         if isinstance(self.padding, list | tuple):

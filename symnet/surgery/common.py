@@ -6,8 +6,8 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..containers.base import Connection, Container, Endpoint, key_text, to_layer
-from ..containers.chain import NetChain
+from ..containers.base import Connection, Container, Endpoint, key_text
+from ..containers.chain import NetChain, to_layer
 from ..containers.graph import NetGraph
 from ..errors import NetError, ShapeError
 from ..layers.base import Layer, is_coder
@@ -55,8 +55,8 @@ def _fresh(layer: Layer) -> Layer:
     its own port specifications remain), so that it can be inferred again in a new place."""
     if isinstance(layer, Container):
         members = {key: _fresh(member) for key, member in layer.layers.items()}
-        return dataclasses.replace(layer, layers=_layers_argument(members), types=None)
-    return dataclasses.replace(layer, types=None)
+        return dataclasses.replace(layer, layers=_layers_argument(members))
+    return dataclasses.replace(layer)
 
 
 class _Pending:
@@ -84,7 +84,7 @@ def _realize(item: Any, transform: Callable[[tuple[str, ...], Layer], Layer], pa
         return item
     base = item.base if isinstance(item, _Pending) else item
     changes = item.changes if isinstance(item, _Pending) else {}
-    return dataclasses.replace(base, layers=_layers_argument(new), types=None, **changes)
+    return dataclasses.replace(base, layers=_layers_argument(new), **changes)
 
 
 def _tree_leaves(item: Any, path: tuple[str, ...]) -> dict[tuple[str, ...], Layer]:
@@ -109,7 +109,7 @@ def _keep(path: tuple[str, ...], layer: Layer) -> Layer:
 
 
 def _strip(path: tuple[str, ...], layer: Layer) -> Layer:
-    return dataclasses.replace(layer, arrays={}, types=None) if any(a is not None for a in layer.arrays.values()) else layer
+    return dataclasses.replace(layer, arrays={}) if len(layer.arrays.missing()) < len(layer.arrays) else layer  # type: ignore[attr-defined]
 
 
 def _build(function: str, make: Callable[[dict[str, Layer]], Container], members: dict[str, Any], drop_mismatched_arrays: bool = False) -> Container:
@@ -135,9 +135,10 @@ def _build(function: str, make: Callable[[dict[str, Layer]], Container], members
     mismatches: list[tuple[tuple[str, ...], Layer, str, tuple[int, ...], TensorType]] = []
     for key, member in members.items():
         for path, leaf in _tree_leaves(member, (key,)).items():
-            for name, array in leaf.arrays.items():
-                if array is not None and path in needed and _dims_conflict(tuple(array.shape), needed[path].types[name]):  # type: ignore[index]
-                    mismatches.append((path, leaf, name, tuple(array.shape), needed[path].types[name]))  # type: ignore[index]
+            for name in leaf.arrays:
+                shape = leaf.arrays.shape(name)  # type: ignore[attr-defined]
+                if shape is not None and path in needed and _dims_conflict(shape, needed[path].types[name]):
+                    mismatches.append((path, leaf, name, shape, needed[path].types[name]))
     if not mismatches:
         raise _fail(function, original) from None
     if drop_mismatched_arrays:
@@ -147,7 +148,8 @@ def _build(function: str, make: Callable[[dict[str, Layer]], Container], members
 
         def drop(path: tuple[str, ...], layer: Layer) -> Layer:
             names = doomed.get(path)
-            return dataclasses.replace(layer, arrays={n: a for n, a in layer.arrays.items() if n not in names}, types=None) if names else layer
+            # inferred again from its hyperparameters: the dropped arrays' old shapes no longer bind it
+            return dataclasses.replace(layer, arrays=layer.arrays.replacing({n: None for n in names})) if names else layer  # type: ignore[attr-defined]
 
         try:
             return make(realized(drop))
@@ -181,8 +183,6 @@ def _strip_coders(layer: Layer, inputs: bool, outputs: bool) -> Layer:
         members = {key: _strip_coders(member, inputs, outputs) for key, member in layer.layers.items()}
         if any(members[k] is not layer.layers[k] for k in members):
             changes["layers"] = _layers_argument(members)
-        if changes:
-            changes["types"] = None
     if not changes:
         return layer
     return dataclasses.replace(layer, **changes)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..containers.base import Container, to_layer
-from ..containers.chain import NetChain
+from ..containers.base import Container
+from ..containers.chain import NetChain, to_layer
 from ..errors import NetError
 from ..layers.base import Layer, takes_net
 from .common import _build, _chain, _fail, _fresh, _graph, _graph_parts, _index_of, _layers_argument, _member_items, _rekeyed, _renumbered, _require_container, _strip_coders, _unique_name

@@ -6,7 +6,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from ..containers.base import Container, key_text, to_layer
+from ..containers.base import Container, key_text
+from ..containers.chain import to_layer
 from ..errors import NetError, ShapeError
 from ..layers.base import Layer, is_coder, takes_net
 from ..types import TensorType
@@ -24,7 +25,7 @@ def _rules(rules: Any, function: str) -> list[tuple[Any, Any]]:
 
 
 def _rebuilt_with(net: Container, members: dict[str, Layer]) -> Container:
-    return dataclasses.replace(net, layers=_layers_argument(members), types=None)
+    return dataclasses.replace(net, layers=_layers_argument(members))
 
 
 def _replace_at(layer: Layer, path: list[Any], value: Any, walked: list[str]) -> Layer:
@@ -58,12 +59,12 @@ def _with_array(layer: Layer, name: str, value: Any, where: str) -> Layer:
     from ..layers.base import as_array_tensor
 
     if value is None:
-        return dataclasses.replace(layer, arrays={**layer.arrays, name: None}, types=None)
+        return layer.with_arrays({name: None})
     tensor = as_array_tensor(name, value)
     need = layer.types[name]  # type: ignore[index]
     if _dims_conflict(tuple(tensor.shape), need):  # type: ignore[union-attr]
         raise ShapeError(f'{where} ({layer.kind}): the array "{name}" has shape {need.shape_str()} but the new value has shape {tuple(tensor.shape)}. Give an array of the same shape.')  # type: ignore[union-attr]
-    return dataclasses.replace(layer, arrays={**layer.arrays, name: tensor}, types=None)
+    return layer.with_arrays({name: tensor})
 
 
 def _with_port(layer: Layer, port: str, value: Any, where: str) -> Layer:
@@ -91,10 +92,10 @@ def _with_port(layer: Layer, port: str, value: Any, where: str) -> Layer:
     if port in layer.input_ports():
         if port != layer.input_ports()[0] or layer.variadic:
             raise NetError(f'{where} ({layer.kind}): only the first input port can be given a coder or shape; "{port}" cannot.')
-        return dataclasses.replace(layer, input=value, types=None)
+        return dataclasses.replace(layer, input=value)
     if port != layer.output_ports()[0]:
         raise NetError(f'{where} ({layer.kind}): only the first output port can be given a coder or shape; "{port}" cannot.')
-    return dataclasses.replace(layer, output=value, types=None)
+    return dataclasses.replace(layer, output=value)
 
 
 @takes_net
@@ -127,7 +128,7 @@ def NetReplacePart(net: Layer, rules: Any, *, drop_mismatched_arrays: bool = Fal
             raise _fail("NetReplacePart", error) from None
 
         def make(members: dict[str, Layer], plan: _Pending = plan) -> Container:
-            return dataclasses.replace(plan.base, layers=_layers_argument(members), types=None, **plan.changes)
+            return dataclasses.replace(plan.base, layers=_layers_argument(members), **plan.changes)
 
         current = _build("NetReplacePart", make, plan.members, drop_mismatched_arrays)
     return current

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 
-from ..containers.base import Container
+from ..containers.tree import map_leaves
 from ..layers.base import Layer
 
 
@@ -20,20 +19,15 @@ def with_leaf_arrays(net: Layer, arrays: Mapping[tuple[str, ...], Mapping[str, t
     >>> NetExtract(new, [0, "Biases"]).tolist(), NetExtract(net, [0, "Biases"]).tolist()
     ([1.0, 1.0], [0.0, 0.0])
     """
-    if isinstance(net, Container):
-        members = {key: with_leaf_arrays(member, arrays, (*path, key)) for key, member in net.layers.items()}
-        if all(members[key] is net.layers[key] for key in members):
-            return net
-        return net._rebuilt(members, dict(net.types))  # type: ignore[arg-type]
-    given = arrays.get(path)
+    return map_leaves(net, lambda where, leaf: _with_arrays(leaf, arrays.get(where)), same_types=True, path=path)
+
+
+def _with_arrays(leaf: Layer, given: Mapping[str, torch.Tensor] | None) -> Layer:
     if not given:
-        return net
-    new = {}
-    for name, tensor in given.items():
-        old = net.arrays.get(name)
-        dtype = old.dtype if old is not None else torch.float32
-        new[name] = tensor.detach().to("cpu", dtype).contiguous().clone()
-    return dataclasses.replace(net, arrays={**net.arrays, **new})
+        return leaf
+    # Same dtype as before: a float64 net stays float64 (the leaf copies the values in).
+    dtypes = {name: leaf.arrays.dtype(name) or torch.float32 for name in given}  # type: ignore[attr-defined]
+    return leaf.with_arrays({name: tensor.detach().to("cpu", dtypes[name]) for name, tensor in given.items()})
 
 
 def load_leaf_arrays(session: Any, arrays: Mapping[tuple[str, ...], Mapping[str, torch.Tensor]]) -> None:
