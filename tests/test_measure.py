@@ -1,4 +1,4 @@
-"""NetMeasurements against values computed by hand, and NetInformation's SummaryGraphic."""
+"""NetMeasurements (symnet/measure.py) against values computed by hand."""
 
 import math
 
@@ -13,12 +13,9 @@ from symnet import (
     NetChain,
     NetDecoder,
     NetError,
-    NetGraph,
-    NetInformation,
     NetInitialize,
     NetMeasurements,
     SoftmaxLayer,
-    ThreadingLayer,
 )
 
 # An identity net: its outputs are exactly the probabilities given as inputs.
@@ -157,14 +154,3 @@ def test_errors(classifier):
         NetMeasurements(classifier, {"Input": PROBABILITIES, "Label": LABELS})
     with pytest.raises(NetError, match=r'\("TopKAccuracy", k\) needs a positive int k, not 0'):
         NetMeasurements(classifier, (PROBABILITIES, LABELS), ("TopKAccuracy", 0))
-
-
-def test_summary_graphic_draws_every_layer():
-    net = NetGraph({"a": LinearLayer(4), "b": "Tanh", "c": "Ramp", "sum": ThreadingLayer("Plus")}, [("a", "b", "sum"), ("a", "c", "sum")], input=3)
-    figure = NetInformation(net, "SummaryGraphic")
-    assert isinstance(figure, Figure)
-    boxes = [t.get_text().splitlines() for t in figure.axes[0].texts if t.get_text()]
-    assert [lines[1] for lines in boxes if len(lines) == 3] == ["LinearLayer", "ElementwiseLayer", "ElementwiseLayer", "ThreadingLayer"]
-    assert [lines[0] for lines in boxes if len(lines) == 2] == ["Input", "Output"]
-    arrows = [t for t in figure.axes[0].texts if not t.get_text()]
-    assert len(arrows) == len(net.connections) == 6
