@@ -248,6 +248,15 @@ def _several(measurement: Any) -> bool:
     return isinstance(measurement, tuple) and (len(measurement) != 2 or _names_a_measurement(measurement[1]))
 
 
+def _check_pairs(items: list[Any]) -> None:
+    """Refuse a (name, argument) pair written as a list, in either of the two ways it happens."""
+    for previous, item in zip([None, *items], items):
+        if isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and item[0] in ARGUMENTS:
+            raise NetError(f"NetMeasurements: write a measurement with an argument as a tuple, {tuple(item)!r}, not the list {item!r}.".replace("'", '"'))
+        if isinstance(previous, str) and previous in ARGUMENTS and not _names_a_measurement(item):
+            raise NetError(f"NetMeasurements: {item!r} is not a measurement; to give {previous!r} an argument, write the tuple {(previous, item)!r}.".replace("'", '"'))
+
+
 def _count_argument(name: str, argument: Any, letter: str) -> int:
     if not isinstance(argument, int) or isinstance(argument, bool) or argument < 1:
         raise NetError(f'NetMeasurements: ("{name}", {letter}) needs a positive int {letter} (the right class among the top {letter}), not {argument!r}.')
@@ -363,6 +372,7 @@ def NetMeasurements(net: Layer, data: Any, measurement: Any = "Accuracy", *, bat
         raise InputError(f"NetMeasurements: there are {outputs.shape[0]} inputs but {_length(targets)} targets.")
     problem = _Problem(net, port, outputs, targets)
     if _several(measurement):
+        _check_pairs(list(measurement))
         return {m: _measure(problem, m) for m in measurement}
     return _measure(problem, measurement)
 

@@ -90,6 +90,13 @@ def test_a_tuple_of_measurement_names_measures_each(classifier):
     assert NetMeasurements(classifier, data, ("F1Score", "b")) == 0.5
 
 
+def test_a_pair_written_as_a_list_says_to_use_a_tuple(classifier):
+    with pytest.raises(NetError, match=r'NetMeasurements: 2 is not a measurement; to give "TopKAccuracy" an argument, write the tuple \("TopKAccuracy", 2\)\.'):
+        NetMeasurements(classifier, (PROBABILITIES, LABELS), ["TopKAccuracy", 2])
+    with pytest.raises(NetError, match=r'NetMeasurements: write a measurement with an argument as a tuple, \("Accuracy", 2\), not the list \["Accuracy", 2\]\.'):
+        NetMeasurements(classifier, (PROBABILITIES, LABELS), [["Accuracy", 2], "Loss"])
+
+
 def test_an_argument_to_a_measurement_that_takes_none_is_refused(classifier):
     with pytest.raises(NetError, match=r'NetMeasurements: "Loss" takes no argument, but was given \("Loss", 2\); measurements with an argument: \("Accuracy", n\), \("ErrorRate", n\), \("TopKAccuracy", k\), \("Precision", class\), \("Recall", class\), \("F1Score", class\)\.'):
         NetMeasurements(classifier, (PROBABILITIES, LABELS), ("Loss", 2))
