@@ -146,6 +146,8 @@ def test_backprop_by_hand(capsys):
     # gradient descent by hand = NetTrain with plain SGD, in Real64
     for a, b in zip(*result["propagate_weights"]):
         np.testing.assert_allclose(a, b, atol=1e-12)
+    for a, b in zip(*result["formula_weights"]):  # descent on NetFormula's exact gradient = Propagate by hand
+        np.testing.assert_allclose(a, b, atol=1e-12)
     start, end = result["propagate_losses"]
     assert end < start
     # NetFormula: the ReLU chain's formula in its symbolic weights, its loss and exact gradient

@@ -14,12 +14,12 @@ Here, on the same kind of nets:
    ``1/2 (target - value)^2`` is itself part of the net, written symbolically with a
    ThreadingLayer and an ElementwiseLayer;
 3. ``Propagate`` repeated (gradient descent by hand) gives the same weights as NetTrain with
-   plain SGD;
+   plain SGD, and as gradient descent on the exact gradient of the net's ``NetFormula``;
 4. the answer's ReLU chain through ``NetFormula``: the net's formula with symbolic weight
    matrices, its loss ``lossEq``, the exact gradient (equal to NetPortGradient), and gradient
    descent on it, which equals NetTrain's plain SGD.
 
-    python examples/seeds/backprop_by_hand.py [--quick]    # a few seconds either way (--quick: fewer steps)
+    python examples/seeds/backprop_by_hand.py [--quick]    # about ten seconds of CPU (--quick: fewer steps, a few seconds)
 """
 
 from __future__ import annotations
@@ -129,10 +129,27 @@ def propagate_loop(rng: np.random.Generator, steps: int, learning_rate: float = 
         return float(np.mean(np.sum((target - compute(ws, x)[-1]) ** 2 / 2, axis=1)))
 
     start_loss = loss(weights)
+    start = weights
     for _ in range(steps):
         gradients, _ = backpropagate(weights, x, target)
         # w ← w - learningRate * dE/dw, with E the mean over the examples (NetTrain's batch loss)
         weights = [w - learning_rate * g / len(x) for w, g in zip(weights, gradients)]
+
+    # The same descent without writing Propagate: the network as a formula, differentiated exactly
+    training_net = with_loss(net, 1)
+    print(f"Compute as a formula, NetFormula(net, arrays=\"Symbolic\") = {NetFormula(net, arrays='Symbolic')[0]}")
+    exact = [NetFormula(training_net, loss="Loss", wrt=["net", index, "Weights"], arrays="Symbolic") for index in (0, 2)]
+    symbols = NetFormula(training_net, "Symbols", arrays="Symbolic")
+    arguments = [*symbols["Input"], *symbols["Target"], *(s for key in ("0", "2") for s in symbols[("net", key, "Weights")])]
+    # lambdify turns the exact derivatives into numpy functions (exp only: sigmoids have no branches)
+    derivative = sympy.lambdify(arguments, [g for matrix in exact for g in matrix], "numpy")
+    by_formula = start
+    for _ in range(steps):
+        values = derivative(*x.T, *target.T, *(v for w in by_formula for v in w.ravel()))
+        flat = np.array([np.mean(np.broadcast_to(v, len(x))) for v in values])
+        by_formula = [w - learning_rate * part.reshape(w.shape) for w, part in zip(by_formula, np.split(flat, [by_formula[0].size]))]
+    formula_difference = max(float(np.abs(a - b).max()) for a, b in zip(weights, by_formula))
+    print(f"{steps} steps of gradient descent on NetFormula's exact gradient = Propagate by hand: largest difference {formula_difference:.2e}")
 
     trained = NetTrain(
         with_loss(net, 1), {"Input": x, "Target": target}, loss_function="Loss",
@@ -143,7 +160,7 @@ def propagate_loop(rng: np.random.Generator, steps: int, learning_rate: float = 
     difference = max(float(np.abs(a - b).max()) for a, b in zip(weights, symnet_weights))
     print(f"{steps} steps of Propagate by hand: loss {start_loss:.4f} -> {loss(weights):.4f}; "
           f"NetTrain (SGD, learning rate {learning_rate}) gives the same weights: largest difference {difference:.2e}")
-    return {"propagate_weights": (weights, symnet_weights), "propagate_losses": (start_loss, loss(weights))}
+    return {"propagate_weights": (weights, symnet_weights), "propagate_losses": (start_loss, loss(weights)), "formula_weights": (weights, by_formula)}
 
 
 # -- the answer: a ReLU chain and its loss written symbolically, by NetFormula -------------------
