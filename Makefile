@@ -21,6 +21,7 @@ demo: $(STAMP) data
 
 lint: $(STAMP)
 	$(PY) -m ruff check symnet tests bench examples
+	$(VENV)/bin/lint-imports
 
 test: $(STAMP) lint
 	$(PY) -m pytest -n 2

@@ -10,6 +10,7 @@ from typing import Any
 from .containers.base import key_text
 from .containers.tree import is_container, leaves, members
 from .errors import NetError, closest
+from .graphics import summary_graphic
 from .layers.base import Layer, takes_net
 
 
@@ -115,8 +116,6 @@ def _information(net: Layer, prop: str) -> Any:
         total = _information(net, "ArraysTotalElementCount")
         return None if total is None else total * 4
     if prop == "SummaryGraphic":
-        from .graphics import summary_graphic
-
         return summary_graphic(net)
     raise NetError(f'NetInformation: unknown property "{prop}"; the properties are {", ".join(PROPERTIES)}.{closest(prop, PROPERTIES)}')
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .containers.base import Container, key_text
+from .containers.chain import NetChain
 from .layers.base import Layer
 
 
@@ -28,8 +29,6 @@ def summary_graphic(net: Layer) -> Any:
     from matplotlib.figure import Figure
 
     if not isinstance(net, Container):
-        from .containers.chain import NetChain
-
         net = NetChain([net])
     depth = _levels(net)
     last = max(depth.values(), default=0) + 1

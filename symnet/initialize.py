@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 from typing import Any
 
 import torch
@@ -11,36 +10,11 @@ import torch
 from .containers.tree import map_leaves
 from .errors import NetError, ShapeError, closest
 from .layers.base import Layer, takes_net
+from .layers.initializers import default_init
 from .symbols import All
 
 METHODS = ("Kaiming", "Xavier", "Orthogonal", "Random")
 DEFAULT_SEED = 1234
-
-
-def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    if len(shape) < 2:
-        return shape[0] if shape else 1, shape[0] if shape else 1
-    receptive = math.prod(shape[2:])
-    return shape[1] * receptive, shape[0] * receptive
-
-
-def default_init(name: str, shape: tuple[int, ...], method: str, generator: torch.Generator) -> torch.Tensor:
-    """Biases start at zero; weights by ``method`` from their fan-in and fan-out."""
-    if "Bias" in name or len(shape) < 2:
-        return torch.zeros(shape)
-    fan_in, fan_out = _fans(shape)
-    if method == "Kaiming":
-        return torch.randn(shape, generator=generator) * math.sqrt(2.0 / fan_in)
-    if method == "Xavier":
-        bound = math.sqrt(6.0 / (fan_in + fan_out))
-        return (torch.rand(shape, generator=generator) * 2 - 1) * bound
-    if method == "Orthogonal":
-        flat = torch.randn(shape[0], math.prod(shape[1:]), generator=generator)
-        transposed = flat.shape[0] < flat.shape[1]
-        q, r = torch.linalg.qr(flat.T if transposed else flat)
-        q = q * torch.sign(torch.diagonal(r))
-        return (q.T if transposed else q).reshape(shape).contiguous()
-    return torch.randn(shape, generator=generator) / math.sqrt(fan_in)
 
 
 def _seed_for(seed: int, path: tuple[str, ...], name: str) -> int:

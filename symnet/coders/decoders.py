@@ -29,17 +29,16 @@ import numpy as np
 import torch
 
 from ..errors import InputError, NetError, closest
+from ..symbols import Automatic
 from ..types import TensorType
 from .base import Coder, as_batch_tensor, register
-from .encoders import FunctionCoder, Labelled
+from .encoders import BooleanEncoder, ClassEncoder, FunctionCoder, Labelled
 
 CLASS_PROPERTIES = ("Decision", "TopDecisions", "Probabilities", "Probability", "TopProbabilities", "Entropy", "RandomSample")
 
 
 def split_property(where: str, prop: Any, properties: tuple[str, ...], default: str) -> tuple[str, Any]:
     """A requested property as (name, argument); ``argument`` is None when not given."""
-    from ..engine import Automatic
-
     if prop is Automatic or prop is None:
         return default, None
     name, argument = (prop[0], prop[1] if len(prop) > 1 else None) if isinstance(prop, tuple) and prop else (prop, None)
@@ -127,8 +126,6 @@ class ClassDecoder(Labelled):
         return [{labels[i]: v for i, v in zip(row_indices, row_values)} for row_indices, row_values in zip(indices.tolist(), values.tolist())]
 
     def inverse(self) -> Coder:
-        from .encoders import ClassEncoder
-
         return ClassEncoder(self.labels)
 
 
@@ -168,8 +165,6 @@ class BooleanDecoder(Coder):
         return sample(both, temperature_of(where, argument)).bool().tolist()
 
     def inverse(self) -> Coder:
-        from .encoders import BooleanEncoder
-
         return BooleanEncoder()
 
 

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from ..errors import InputError, NetError, closest
 from ..types import Index, TensorType
-from .base import Coder, check_choice, function_path, import_function, normalize_tuple, register
+from .base import REGISTRY, Coder, check_choice, function_path, import_function, normalize_tuple, register
 
 
 def _listing(labels: tuple[Any, ...], limit: int = 20) -> str:
@@ -165,9 +165,8 @@ class ClassEncoder(Labelled):
         return indices, batch
 
     def inverse(self) -> Coder:
-        from .decoders import ClassDecoder
-
-        return ClassDecoder(self.labels)
+        # By the registry, not an import: decoders.py builds on this module, not the reverse.
+        return REGISTRY[("NetDecoder", "Class")](self.labels)  # type: ignore[call-arg]
 
 
 def _check_booleans(array: np.ndarray) -> np.ndarray:
@@ -203,9 +202,7 @@ class BooleanEncoder(Coder):
         return torch.from_numpy(array.astype(np.float32)), batch
 
     def inverse(self) -> Coder:
-        from .decoders import BooleanDecoder
-
-        return BooleanDecoder()
+        return REGISTRY[("NetDecoder", "Boolean")]()
 
 
 def port_type_from(shape: Any) -> TensorType:

@@ -29,9 +29,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..coders import coder_from_spec
 from ..errors import NetError, closest
+from ..functions import function_path, import_function
 from ..layers.base import Layer, is_coder
 from ..ports import NetPort
+from ..symbols import All, Automatic
 from ..types import Scaled, TensorType
 
 SKIPPED_FIELDS = ("arrays",)
@@ -167,8 +170,6 @@ class SpecWriter:
         if symbol is not None:
             return {"$symbol": symbol}
         if callable(value):
-            from ..functions import function_path
-
             path_text = function_path(value)
             if path_text is None:
                 raise NetError(
@@ -180,8 +181,6 @@ class SpecWriter:
 
 
 def _symbol_name(value: Any) -> str | None:
-    from ..engine import All, Automatic
-
     if value is Automatic:
         return "Automatic"
     if value is All:
@@ -361,8 +360,6 @@ class SpecReader:
             except NetError as error:
                 raise NetError(f"{_where(where)}: {error}") from None
         if tag == "$coder":
-            from ..coders import coder_from_spec
-
             try:
                 return coder_from_spec(body, allow_functions=self.allow_functions)
             except NetError as error:
@@ -373,14 +370,10 @@ class SpecReader:
             tensor = self.tensor(body, _where(where))
             return tensor.numpy().copy() if encoded.get("numpy") else tensor.clone()
         if tag == "$symbol" and body in ("Automatic", "All"):
-            from ..engine import All, Automatic
-
             return Automatic if body == "Automatic" else All
         if tag == "$function" and isinstance(body, str):
             if not self.allow_functions:
                 raise NetError(f'{_where(where)}: the file names the Python function "{body}"; loading it would import and run code, so it is refused. Pass allow_functions=True if you trust the file.')
-            from ..functions import import_function
-
             return import_function(body, _where(where))
         raise NetError(f"{_where(where)}: unreadable value {_short(encoded)}.")
 

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from ..errors import ShapeError
 from ..types import TensorType
 from .base import Layer, option_value
+from .basic import ElementwiseLayer, SoftmaxLayer
 
 TARGET_FORMS = ("Index", "Probabilities", "Binary")
 
@@ -122,8 +123,6 @@ class CrossEntropyLossLayer(LossLayer):
         return _per_example(-(target * _safe_log(x) + (1 - target) * _safe_log(1 - x)))
 
     def fuses(self, last_layer: Layer) -> bool:
-        from .basic import ElementwiseLayer, SoftmaxLayer
-
         if self.target_form == "Binary":
             return isinstance(last_layer, ElementwiseLayer) and last_layer.function in ("LogisticSigmoid", "Sigmoid")
         if not isinstance(last_layer, SoftmaxLayer):

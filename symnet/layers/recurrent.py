@@ -25,6 +25,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from ..errors import NetError, ShapeError
 from ..types import TensorType
 from .base import Layer
+from .initializers import orthogonal
 
 
 def _dims_or_none(t: TensorType, rank: int) -> tuple[Any, ...]:
@@ -128,13 +129,11 @@ class _RecurrentLayer(Layer):
             raise ShapeError(f'port "Input" has vectors of size {a} but the array "{where}" has {b} columns (one per input element).')
         return a if a is not None else b
 
-    def init_array(self, name: str, shape: tuple[int, ...], method: str, generator: torch.Generator) -> torch.Tensor:
+    def init_array(self, name: str, shape: tuple[int, ...], method: str, generator: torch.Generator) -> torch.Tensor | None:
         # Orthogonal state weights keep the state's norm through many steps at the start.
         if name.endswith("StateWeights"):
-            from ..initialize import default_init
-
-            return default_init(name, shape, "Orthogonal", generator)
-        return super().init_array(name, shape, method, generator)
+            return orthogonal(shape, generator)
+        return None
 
     # -- evaluation ---------------------------------------------------------------------------
     def fused_weights(self, arrays: Mapping[str, torch.Tensor]) -> list[torch.Tensor]:

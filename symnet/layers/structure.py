@@ -16,8 +16,8 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..engine import All
 from ..errors import InputError, NetError, ShapeError
+from ..symbols import All
 from ..types import VARYING, Dim, TensorType, dim_str
 from .base import Layer
 

@@ -9,7 +9,7 @@ from typing import Any
 from ..containers.base import Container, key_text
 from ..containers.chain import to_layer
 from ..errors import NetError, ShapeError
-from ..layers.base import Layer, is_coder, takes_net
+from ..layers.base import Layer, as_array_tensor, is_coder, takes_net
 from ..types import TensorType
 from .common import _build, _dims_conflict, _fail, _fresh, _layers_argument, _Pending, _require_container, _strip_coders
 
@@ -56,8 +56,6 @@ def _replace_at(layer: Layer, path: list[Any], value: Any, walked: list[str]) ->
 
 
 def _with_array(layer: Layer, name: str, value: Any, where: str) -> Layer:
-    from ..layers.base import as_array_tensor
-
     if value is None:
         return layer.with_arrays({name: None})
     tensor = as_array_tensor(name, value)
