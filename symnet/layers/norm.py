@@ -29,7 +29,9 @@ class BatchNormalizationLayer(Layer):
     variance; ``momentum`` is the weight of the old moving statistics in each update, as in the
     Wolfram framework: ``moving = momentum * moving + (1 - momentum) * batch`` (torch's
     ``momentum`` is ``1 - momentum``). Arrays: "Scaling" and "Biases" (learned), "MovingMean" and
-    "MovingVariance" (updated by training, not by gradients), each of shape ``(channels,)``.
+    "MovingVariance" (updated by training, not by gradients), each of shape ``(channels,)``. A
+    layer frozen by ``learning_rate_multipliers`` (0) keeps its moving statistics and normalizes
+    with them while training, as Wolfram's NetTrain freezes them.
 
     >>> layer = NetInitialize(BatchNormalizationLayer(input=(2, 3)))
     >>> layer.types["MovingMean"]
@@ -86,6 +88,11 @@ class BatchNormalizationLayer(Layer):
             raise NetError(
                 f"BatchNormalizationLayer: training needs more than one value per channel, but the batch has shape {tuple(x.shape)}; use a batch size above 1."
             )
+        if training and torch.is_grad_enabled() and not (arrays["Scaling"].requires_grad or arrays["Biases"].requires_grad):
+            # Frozen while the rest of the net learns (learning rate multiplier 0): as Wolfram's NetTrain, keep
+            # the moving statistics and normalize with them, so frozen features are the same in training and
+            # evaluation. (Evaluating with evaluation_mode="Train" computes no gradients: batch statistics.)
+            training = False
         # F.batch_norm updates the moving statistics in place when training.
         return F.batch_norm(
             x, arrays["MovingMean"], arrays["MovingVariance"], arrays["Scaling"], arrays["Biases"],

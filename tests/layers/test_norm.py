@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from symnet import BatchNormalizationLayer, NetChain, NetError, NetExtract, NetInitialize, NormalizationLayer, ShapeError, compiled
+from symnet import BatchNormalizationLayer, LinearLayer, NetChain, NetError, NetExtract, NetInitialize, NetTrain, NormalizationLayer, ShapeError, compiled
 from symnet.engine import LeafModule
 
 
@@ -79,6 +79,27 @@ def test_batch_norm_in_compiled_chain_updates_buffers_when_training():
         module.eval()
     moving = module.leaf_arrays()[("0",)]["MovingMean"]
     assert torch.allclose(moving, 0.5 * x.mean(dim=(0, 2)))
+
+
+def test_frozen_batch_norm_keeps_and_uses_its_moving_statistics():
+    # Wolfram: a BatchNormalizationLayer with learning rate multiplier 0 freezes MovingMean and MovingVariance in NetTrain
+    net = NetChain({"norm": _with_statistics(BatchNormalizationLayer(input=(2, 3))), "linear": LinearLayer(2)})
+    net = NetInitialize(net)
+    x = np.random.default_rng(0).normal(3.0, 2.0, (64, 2, 3)).astype(np.float32)
+    y = np.random.default_rng(1).normal(size=(64, 2)).astype(np.float32)
+    frozen = NetTrain(net, (x, y), learning_rate_multipliers={"norm": 0}, max_training_rounds=2, training_progress_reporting=None)
+    for name in ("Scaling", "Biases", "MovingMean", "MovingVariance"):
+        assert np.array_equal(NetExtract(frozen, ["norm", name]), NetExtract(net, ["norm", name])), name
+    # in training mode, a frozen layer normalizes with its moving statistics, as in evaluation
+    module = compiled(net)
+    module.train()
+    leaf = module.leaves[0]
+    for parameter in leaf.parameters():
+        parameter.requires_grad_(False)
+    training_output = module(torch.from_numpy(x))
+    np.testing.assert_allclose(training_output.detach().numpy(), net(x, None), atol=1e-6)
+    learning = NetTrain(net, (x, y), max_training_rounds=1, training_progress_reporting=None)
+    assert not np.array_equal(NetExtract(learning, ["norm", "MovingMean"]), NetExtract(net, ["norm", "MovingMean"]))
 
 
 def test_batch_norm_infers_channels_from_arrays():
