@@ -10,7 +10,6 @@ few) in one NetError.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import importlib.util
 import os
@@ -155,8 +154,7 @@ def _filled(layer: Layer, path: tuple[str, ...], arrays: Mapping[tuple[str, ...]
         return layer._rebuilt(members, dict(layer.types))  # type: ignore[arg-type]
     if path not in arrays:
         return layer
-    # the shapes were checked against the inferred types, so the types stay as they are
-    return dataclasses.replace(layer, arrays={**layer.arrays, **arrays[path]})
+    return layer.with_arrays(arrays[path])
 
 
 def dotted_mapping(net: Layer) -> dict[tuple[str, ...], str]:
