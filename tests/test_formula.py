@@ -214,7 +214,7 @@ def test_a_formula_too_large_is_refused_before_it_is_built() -> None:
 
 def test_bad_options() -> None:
     net = NetInitialize(NetChain([LinearLayer(1, input=2)]))
-    with pytest.raises(NetError, match=r'arrays=\'Numbers\' must be "Numeric" or "Symbolic"'):
+    with pytest.raises(NetError, match=r'NetFormula: arrays must be one of "Numeric", "Symbolic"; received "Numbers"\.'):
         NetFormula(net, arrays="Numbers")
     with pytest.raises(NetError, match=r'wrt=\[0, \'Weight\'\] names no array.*"Weights", "Biases"'):
         NetFormula(net, wrt=[0, "Weight"])
@@ -222,7 +222,7 @@ def test_bad_options() -> None:
         NetFormula(net, wrt="Output")
     with pytest.raises(NetError, match=r'loss="Loss" is not an output port of the net; its outputs: Output'):
         NetFormula(net, loss="Loss")
-    with pytest.raises(NetError, match=r"max_terms=-1 must be a positive int"):
+    with pytest.raises(NetError, match=r"NetFormula: max_terms must be a positive int or None; received -1\."):
         NetFormula(net, max_terms=-1)
     with pytest.raises(NetError, match=r'the net has no input "Inputt"; its inputs: Input\. Did you mean "Input"\?'):
         NetFormula(net, inputs={"Inputt": [1, 2]})

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import NetError
+from ..errors import NetError, number, one_of
 from ..layers.base import Layer, takes_net
 
 ARRAY_MODES = ("Numeric", "Symbolic")
@@ -89,11 +89,9 @@ def NetFormula(
         raise _sympy_missing() from None
     from . import interpreter as ip
 
-    if arrays not in ARRAY_MODES:
-        raise NetError(f'NetFormula: arrays={arrays!r} must be "Numeric" or "Symbolic".')
-    if max_terms is not None and (isinstance(max_terms, bool) or not isinstance(max_terms, int) or max_terms < 1):
-        raise NetError(f"NetFormula: max_terms={max_terms!r} must be a positive int (the largest formula to build, in terms).")
-    limit = ip.MAX_TERMS if max_terms is None else max_terms
+    one_of(arrays, ARRAY_MODES, where="NetFormula", option="arrays")
+    limit = number(max_terms, where="NetFormula", option="max_terms", integer=True, minimum=1, none_ok=True)
+    limit = ip.MAX_TERMS if limit is None else limit
     user_net = net
     if isinstance(loss, Layer):
         net, port = ip.with_loss(net, loss), "Loss"

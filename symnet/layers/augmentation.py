@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from ..errors import NetError, ShapeError
+from ..errors import NetError, ShapeError, number
 from ..types import VARYING, TensorType
 from .base import Layer, require_rank
 
@@ -58,13 +58,9 @@ class ImageAugmentationLayer(Layer):
             raise NetError(f"ImageAugmentationLayer: the size must be (height, width), two positive ints (or one for a square), not {self.size!r}.")
         reflections = self.reflection_probabilities
         if not (isinstance(reflections, tuple) and len(reflections) == 2 and all(_probability(p) for p in reflections)):
-            raise NetError(f"ImageAugmentationLayer: reflection_probabilities must be (vertical, horizontal), two probabilities in [0, 1], not {reflections!r}.")
-        for name in ("brightness", "contrast"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise NetError(f"ImageAugmentationLayer: {name} must be a number ≥ 0 (the largest change drawn while training), not {value!r}.")
-        if self.contrast > 1:
-            raise NetError(f"ImageAugmentationLayer: contrast must be at most 1 (the factor is drawn from [1 - contrast, 1 + contrast]), not {self.contrast!r}.")
+            raise NetError(where=self.kind, option="reflection_probabilities", expected="(vertical, horizontal), two probabilities in [0, 1]", received=reflections)
+        number(self.brightness, where=self.kind, option="brightness", minimum=0, fix="It is the largest change drawn while training.")
+        number(self.contrast, where=self.kind, option="contrast", minimum=0, maximum=1, fix="The contrast factor is drawn from [1 - contrast, 1 + contrast].")
 
     def _size(self) -> tuple[int, int] | None:
         return (self.size, self.size) if isinstance(self.size, int) else self.size
