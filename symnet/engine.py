@@ -8,7 +8,9 @@ net, so calling a net twice does not rebuild it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,8 +87,10 @@ class LeafModule(nn.Module):
             else:
                 self.register_parameter(name, nn.Parameter(tensor))
 
-    def forward(self, *inputs: torch.Tensor) -> Any:
+    def forward(self, *inputs: torch.Tensor, lengths: torch.Tensor | None = None) -> Any:
         arrays = {name: getattr(self, name) for name in self.names}
+        if self.layer.uses_lengths:
+            return self.layer.forward(arrays, *inputs, training=self.training, lengths=lengths)
         return self.layer.forward(arrays, *inputs, training=self.training)
 
     def extra_repr(self) -> str:
@@ -94,7 +98,8 @@ class LeafModule(nn.Module):
 
 
 class CompiledNet(nn.Module):
-    """A flattened net as a torch module: ``forward(*inputs)`` returns the outputs in port order."""
+    """A flattened net as a torch module: ``forward(*inputs)`` returns the outputs in port order;
+    ``run(inputs, wires, lengths)`` returns the values of any wires (the public fast path)."""
 
     def __init__(self, net: Layer, plan: Plan | None = None) -> None:
         super().__init__()
@@ -104,10 +109,14 @@ class CompiledNet(nn.Module):
         # Leaves are called through .forward: nn.Module.__call__'s hook machinery costs a few
         # microseconds per layer, which is most of the overhead of evaluating one example.
         self._steps = [(self.leaves[i].forward, ins, outs) for i, ins, outs in self.plan.steps]
+        self._layers = [self.plan.leaves[i][1] for i, _, _ in self.plan.steps]
         self.input_wires = tuple(self.plan.inputs[p] for p in net.input_ports())
         self.output_wires = tuple(self.plan.outputs[p] for p in net.output_ports())
         self.channels_last = False
         self._single_chain = all(len(ins) == 1 and len(outs) == 1 for _, ins, outs in self.plan.steps) and len(self.input_wires) == 1 and len(self.output_wires) == 1 and self._is_linear()
+        # In a single chain, wire -> how many steps compute it (the input wire: none).
+        self._chain_depth = {self.input_wires[0]: 0, **{outs[0]: i + 1 for i, (_, _, outs) in enumerate(self._steps)}} if self._single_chain else {}
+        self._uses_lengths = any(layer.uses_lengths for layer in self._layers)
 
     def _is_linear(self) -> bool:
         wire = self.input_wires[0] if self.input_wires else -1
@@ -126,14 +135,33 @@ class CompiledNet(nn.Module):
         values = self.run(inputs, self.output_wires)
         return values[0] if len(values) == 1 else tuple(values)
 
-    def run(self, inputs: Sequence[torch.Tensor], wanted: Sequence[int]) -> list[torch.Tensor]:
+    def run(self, inputs: Sequence[torch.Tensor], wires: Sequence[int], lengths: Sequence[torch.Tensor | None] | None = None) -> list[torch.Tensor]:
+        """The values of ``wires`` (numbers from ``plan``) for a batch of ``inputs`` (in input
+        port order). ``lengths``, one per input (None for an input without a varying axis), gives
+        each example's length when a batch of sequences is padded with zeros; the layers that
+        use lengths receive them (see :meth:`wire_lengths` for the lengths of the results)."""
+        has_lengths = lengths is not None and any(x is not None for x in lengths)
+        if self._single_chain and not (has_lengths and self._uses_lengths) and all(w in self._chain_depth for w in wires):
+            # A chain: run the steps up to the deepest wanted wire, keeping only what is asked.
+            depths = [self._chain_depth[w] for w in wires]
+            deepest = max(depths, default=0)
+            x = inputs[0]
+            kept = {0: x}
+            for depth, (module, _, _) in enumerate(self._steps[:deepest], start=1):
+                x = module(x)
+                kept[depth] = x
+            return [kept[d] for d in depths]
         values: list[Any] = [None] * self.plan.wire_count
         for wire, x in zip(self.input_wires, inputs):
             values[wire] = x
+        wire_lengths = self._input_lengths(lengths) if has_lengths else None
         batch = inputs[0].shape[0] if inputs else 1
-        for module, ins, outs in self._steps:
+        for (module, ins, outs), layer in zip(self._steps, self._layers):
             if ins:
-                result = module(*[values[i] for i in ins])
+                if wire_lengths is not None and layer.uses_lengths:
+                    result = module(*[values[i] for i in ins], lengths=wire_lengths[ins[0]])
+                else:
+                    result = module(*[values[i] for i in ins])
             else:  # a layer with no input (NetArrayLayer): its output is the same for every example
                 result = module()
                 result = result.unsqueeze(0).expand(batch, *result.shape)
@@ -142,11 +170,96 @@ class CompiledNet(nn.Module):
             else:
                 for wire, value in zip(outs, result):
                     values[wire] = value
-        return [values[w] for w in wanted]
+            if wire_lengths is not None:
+                self._step_lengths(layer, ins, outs, wire_lengths)
+        return [values[w] for w in wires]
+
+    def wire_lengths(self, wires: Sequence[int], lengths: Sequence[torch.Tensor | None] | None) -> list[torch.Tensor | None]:
+        """Each example's length along the first axis of each of ``wires``, given the inputs'
+        ``lengths`` (as for :meth:`run`); None where a wire has no varying axis."""
+        if lengths is None or all(x is None for x in lengths):
+            return [None] * len(wires)
+        wire_lengths = self._input_lengths(lengths)
+        for (_, ins, outs), layer in zip(self._steps, self._layers):
+            self._step_lengths(layer, ins, outs, wire_lengths)
+        return [wire_lengths[w] for w in wires]
+
+    def _input_lengths(self, lengths: Sequence[torch.Tensor | None]) -> list[torch.Tensor | None]:
+        wire_lengths: list[torch.Tensor | None] = [None] * self.plan.wire_count
+        for wire, length in zip(self.input_wires, lengths):
+            wire_lengths[wire] = length
+        return wire_lengths
+
+    @staticmethod
+    def _step_lengths(layer: Layer, ins: tuple[int, ...], outs: tuple[int, ...], wire_lengths: list[torch.Tensor | None]) -> None:
+        """Lengths follow the wires: a layer's outputs get ``output_lengths`` of its first input's."""
+        incoming = wire_lengths[ins[0]] if ins else None
+        outgoing = layer.output_lengths(incoming) if incoming is not None else None
+        for wire in outs:
+            wire_lengths[wire] = outgoing
 
     def leaf_arrays(self) -> dict[tuple[str, ...], dict[str, torch.Tensor]]:
         """The current arrays of every leaf, by path (detached copies)."""
         return {path: {name: getattr(module, name).detach().clone() for name in module.names} for (path, _), module in zip(self.plan.leaves, self.leaves) if module.names}
+
+
+def batch_slices(count: int, batch_size: int | None, per_example: int = 1) -> list[slice]:
+    """The batches of ``count`` examples: ``batch_size`` each, or (None) as many as fit in about
+    a million numbers (at most 1024), so memory stays bounded on big data."""
+    if batch_size is None:
+        batch_size = max(1, min(count, 2**20 // max(per_example, 1), 1024))
+    if count <= batch_size:
+        return [slice(0, count)]
+    return [slice(start, min(start + batch_size, count)) for start in range(0, count, batch_size)]
+
+
+def run_batches(
+    module: CompiledNet,
+    inputs: Mapping[str, torch.Tensor],
+    wires: Sequence[int],
+    *,
+    lengths: Mapping[str, torch.Tensor] | None = None,
+    batch_size: int | None = None,
+    device: str = "cpu",
+    training: bool = False,
+    mixed: bool = False,
+) -> list[torch.Tensor]:
+    """The values of ``wires`` for every example of ``inputs`` (batched tensors by input port),
+    computed ``batch_size`` examples at a time on ``device`` without gradients.
+
+    ``lengths`` (by input port) gives each example's length on ports whose batch is padded.
+    ``training=True`` evaluates as in training (dropout active, batch statistics) and then
+    puts the module's buffers back, so the net does not change. ``mixed=True`` runs under
+    bfloat16 autocast (where the device supports it) and returns float32 values.
+    """
+    ports = module.net.input_ports()
+    count = next(iter(inputs.values())).shape[0] if inputs else 1
+    per_example = sum(math.prod(t.shape[1:]) for t in inputs.values()) if inputs else 1
+    pieces: list[list[torch.Tensor]] = []
+    # Evaluating in training mode must not change the net: the moving statistics a batch norm
+    # updates are put back afterwards.
+    saved = {name: buffer.clone() for name, buffer in module.named_buffers()} if training else {}
+    if training:
+        module.train(True)
+    autocast = torch.autocast(device.split(":")[0], dtype=torch.bfloat16) if mixed else contextlib.nullcontext()
+    try:
+        with torch.no_grad() if training else torch.inference_mode(), autocast:
+            for part in batch_slices(count, batch_size, per_example):
+                tensors = [inputs[p][part].to(device) for p in ports] if inputs else []
+                if module.channels_last:
+                    tensors = [x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x for x in tensors]
+                part_lengths = [lengths[p][part].to(device) if p in lengths else None for p in ports] if lengths else None
+                values = module.run(tensors, wires, part_lengths)
+                pieces.append([v.float() if mixed and v.dtype == torch.bfloat16 else v for v in values])
+    finally:
+        if training:
+            module.eval()
+            with torch.no_grad():
+                for name, buffer in module.named_buffers():
+                    buffer.copy_(saved[name])
+    if len(pieces) == 1:
+        return pieces[0]
+    return [torch.cat([piece[i] for piece in pieces]) for i in range(len(wires))]
 
 
 def _cache(net: Layer) -> dict[Any, Any]:
@@ -168,7 +281,7 @@ def cached_module(net: Layer, device: str = "cpu", dtype: torch.dtype = torch.fl
             parameter.requires_grad_(False)
         if _has_image_convolutions(module.plan):
             # Channels-last is 1.1–1.6× faster for 2D convolutions on these CPUs (PERFORMANCE.md);
-            # inputs are converted per batch in _run_batched.
+            # inputs are converted per batch in run_batches.
             module = module.to(memory_format=torch.channels_last)
             module.channels_last = True
         cache[key] = module
@@ -225,4 +338,4 @@ def _device(target_device: Any) -> str:
     return name
 
 
-__all__ = ["All", "Automatic", "CompiledNet", "cached_module", "compiled", "flatten_net"]
+__all__ = ["All", "Automatic", "CompiledNet", "batch_slices", "cached_module", "compiled", "flatten_net", "run_batches"]

@@ -1,8 +1,10 @@
 """Evaluation: ``net(x)`` on one example or a batch, NetPort and NetPortGradient requests.
 
-Data goes through the input ports' encoders (or straight in when it is already numeric), is
-checked against the ports' types, runs in batches through the net's cached module (see
-:mod:`symnet.engine`) and comes back through the output ports' decoders.
+Data is prepared by the one data path (:mod:`symnet.prepare`: encoders, the bypass rule,
+checks, padding of varying-length batches), runs in batches through the net's cached module
+(:func:`symnet.engine.run_batches`) and comes back through the output ports' decoders. An output
+with a "Varying" axis computed from a padded batch comes back as a list of arrays, each cut to
+its example's own length.
 
 Coders: an encoder on an input port is any object with ``port_type`` (a TensorType) and
 ``encode(data) -> (tensor with a batch axis, was_batch)``; a decoder on an output port has
@@ -13,104 +15,19 @@ Coders: an encoder on an input port is any object with ``port_type`` (a TensorTy
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
 from .containers.base import Container
-from .engine import PRECISIONS, Automatic, CompiledNet, Plan, _cache, _device, cached_module, path_text
-from .errors import InputError, NetError, closest
+from .engine import Automatic, CompiledNet, Plan, _cache, _device, cached_module, path_text, run_batches
+from .errors import NetError, closest
 from .layers.base import Layer
 from .ports import NetPort, NetPortGradient
-from .types import TensorType
-
-
-def _is_numeric(data: Any) -> bool:
-    if isinstance(data, np.ndarray | torch.Tensor):
-        return data.dtype != object
-    if isinstance(data, int | float | np.number) and not isinstance(data, bool):
-        return True
-    if isinstance(data, list | tuple) and data:
-        return _is_numeric(data[0])
-    return False
-
-
-def _as_tensor(data: Any, where: str) -> torch.Tensor:
-    if isinstance(data, torch.Tensor):
-        return data
-    try:
-        array = np.asarray(data)
-    except ValueError:
-        raise InputError(f"{where}: the data is a ragged list (examples of different shapes); every example must have the same shape.") from None
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise InputError(f"{where}: expected numbers but received data of type {array.dtype} ({type(data).__name__}).")
-    return torch.from_numpy(array) if array.flags.writeable else torch.from_numpy(array.copy())
-
-
-def _shape_text(dims: Sequence[Any]) -> str:
-    return str(TensorType(tuple(d if d is not None else None for d in dims))) if dims else "()"
-
-
-def prepare_input(net: Layer, port: str, data: Any, dtype: torch.dtype, coder: Any) -> tuple[torch.Tensor, bool]:
-    """One port's data as a batched tensor of the net's precision, and whether it was a batch."""
-    where = f"{net.kind}/{port}"
-    expected = net.types[port]  # type: ignore[index]
-    if coder is not None and hasattr(coder, "encode") and not _matches_numeric(data, expected):
-        tensor, batched = coder.encode(data)
-        tensor = torch.as_tensor(tensor)
-        return (tensor.to(dtype) if tensor.is_floating_point() else tensor), batched
-    tensor = _as_tensor(data, where)
-    rank = expected.rank
-    if rank is None:
-        batched = False
-    elif tensor.dim() == rank:
-        batched = False
-    elif tensor.dim() == rank + 1:
-        batched = True
-    else:
-        raise InputError(
-            f"{where}: expected one example of shape {expected.shape_str()} or a batch of shape (batch, {expected.shape_str()[1:-1].rstrip(',')}) "
-            f"but received an array of shape {tuple(tensor.shape)}."
-        )
-    if not batched:
-        tensor = tensor.unsqueeze(0)
-    if expected.dims is not None:
-        actual = tuple(tensor.shape[1:])
-        for want, got in zip(expected.dims, actual):
-            if isinstance(want, int) and want != got:
-                raise InputError(f"{where}: expected {'examples' if batched else 'an example'} of shape {expected.shape_str()} but received shape {_shape_text(actual)}.")
-    if expected.element == "Integer":
-        if tensor.is_floating_point():
-            if not torch.equal(tensor, tensor.round()):
-                raise InputError(f"{where}: expected integers but received non-integer values.")
-        tensor = tensor.to(torch.int64)
-        if expected.bound is not None and tensor.numel() and (int(tensor.min()) < 0 or int(tensor.max()) >= expected.bound):
-            raise InputError(f"{where}: expected integers in 0 … {expected.bound - 1} but received values from {int(tensor.min())} to {int(tensor.max())}.")
-    elif tensor.dtype != dtype:
-        tensor = tensor.to(dtype)
-    return tensor, batched
-
-
-def _matches_numeric(data: Any, expected: TensorType) -> bool:
-    """Whether data is already the numeric form of a coded port (so it bypasses the encoder)."""
-    if not _is_numeric(data):
-        return False
-    if isinstance(data, np.ndarray | torch.Tensor) and data.dtype in (np.uint8, torch.uint8):
-        return False
-    if expected.bound is not None:
-        # A class-index port's encoder maps labels, which may themselves be numbers.
-        return False
-    shape = tuple(np.shape(data)) if not isinstance(data, torch.Tensor) else tuple(data.shape)
-    if expected.dims is None:
-        return True
-    dims = expected.dims
-    for candidate in (shape, shape[1:]):
-        if len(candidate) == len(dims) and all(not isinstance(d, int) or d == s for d, s in zip(dims, candidate)):
-            return True
-    return False
+from .prepare import Prepared, batch_size_of, bf16_supported, dtype_of, precision_of, prepare_inputs
+from .types import VARYING, TensorType
 
 
 def _resolve_path(net: Layer, path: Sequence[Any], what: str) -> tuple[tuple[str, ...], Layer, str | None]:
@@ -148,32 +65,17 @@ def _wire_for(net: Layer, plan: Plan, port: NetPort) -> int:
     return plan.port_wires[(keys, name)]
 
 
-def _split_inputs(net: Layer, data: Any) -> dict[str, Any]:
-    inputs = net.input_ports()
-    if not inputs:
-        return {}
-    if isinstance(data, Mapping) and set(data) <= set(inputs) and data:
-        missing = [p for p in inputs if p not in data]
-        if missing:
-            raise InputError(f"{net.kind}: no data for the input port{'s' if len(missing) > 1 else ''} {', '.join(missing)}.")
-        return dict(data)
-    if len(inputs) == 1:
-        if isinstance(data, Mapping):
-            unknown = next(iter(data), None)
-            raise InputError(f'{net.kind} has no input port "{unknown}"; its input is "{inputs[0]}".{closest(str(unknown), inputs)}')
-        return {inputs[0]: data}
-    if isinstance(data, list | tuple) and len(data) == len(inputs):
-        return dict(zip(inputs, data))
-    raise InputError(f"{net.kind} has the inputs {', '.join(inputs)}: give a dict mapping each port name to its data.")
-
-
-def _refined_for_data(net: Layer, tensors: dict[str, torch.Tensor]) -> Layer:
+def refined_for_data(net: Layer, tensors: dict[str, torch.Tensor]) -> Layer:
     """Where an input's shape is not fully known, infer the net for the data's shape."""
     updates = {}
     for port, tensor in tensors.items():
         t = net.types[port]  # type: ignore[index]
         if not t.fixed:
-            updates[port] = TensorType(tuple(tensor.shape[1:]), t.element, t.bound)
+            # A "Varying" axis stays varying: one module serves every length, and the layers'
+            # output_lengths still see which outputs carry the sequence axis.
+            dims = tuple(VARYING if t.dims is not None and i < len(t.dims) and t.dims[i] == VARYING else n for i, n in enumerate(tensor.shape[1:]))
+            if dims != t.dims:
+                updates[port] = TensorType(dims, t.element, t.bound)
     if not updates:
         return net
     cache = _cache(net)
@@ -193,8 +95,12 @@ def _with_arity(net: Layer, arity: int) -> Layer:
     return cache[key]  # type: ignore[no-any-return]
 
 
-def _to_python(tensor: torch.Tensor, single: bool) -> Any:
+def _to_python(tensor: torch.Tensor, single: bool, lengths: torch.Tensor | None = None) -> Any:
     array = np.ascontiguousarray(tensor.detach().to("cpu").numpy())  # channels-last results come back in C order
+    if lengths is not None:
+        # a padded batch of sequences: each example cut back to its own length
+        cut = [example[: int(length)] for example, length in zip(array, lengths)]
+        return cut[0] if single else cut
     if single:
         array = array[0]
         if array.ndim == 0:
@@ -216,13 +122,16 @@ def evaluate(
 
     ``evaluation_mode="Train"`` (Wolfram's ``NetEvaluationMode``) evaluates as in training:
     dropout is active and batch normalization uses the batch's statistics.
+    ``working_precision="Mixed"`` computes in bfloat16 under autocast where the processor
+    supports it (as NetTrain does) and returns float32 results.
     """
     if evaluation_mode not in ("Test", "Train"):
         raise NetError(f'evaluation_mode="{evaluation_mode}" is not one of "Test", "Train".{closest(str(evaluation_mode), ("Test", "Train"))}')
-    if working_precision not in PRECISIONS:
-        raise NetError(f'working_precision="{working_precision}" is not one of "Real32", "Real64".{closest(str(working_precision), PRECISIONS)}')
-    dtype = PRECISIONS[working_precision]
+    precision = precision_of(working_precision)
+    batch_size = batch_size_of(batch_size, net.kind)
+    dtype = dtype_of(precision)
     device = _device(target_device)
+    mixed = precision == "Mixed" and bf16_supported(device)
     if net.variadic and isinstance(data, list | tuple) and len(data) > 1 and len(data) != len(net.input_ports()) and not isinstance(net.input, list):
         # ThreadingLayer("Plus")([a, b, c]): a list gives one input per port, however many.
         net = _with_arity(net, len(data))
@@ -230,101 +139,80 @@ def evaluate(
     coders = cache.get("coders")
     if coders is None:
         coders = cache["coders"] = net.coders()
-    tensors: dict[str, torch.Tensor] = {}
-    single = True
-    for name, value in _split_inputs(net, data).items():
-        tensor, batched = prepare_input(net, name, value, dtype, coders.get(name))
-        tensors[name] = tensor
-        single = single and not batched
-    sizes = {t.shape[0] for t in tensors.values()}
-    if len(sizes) > 1:
-        unknown = [p for p in tensors if net.types[p].rank is None]  # type: ignore[index]
-        hint = f" The port {', '.join(unknown)} has no known shape, so its data was read as one example; give it a shape (e.g. ports={{{unknown[0]!r}: 2}} or input=…)." if unknown else ""
-        raise InputError(f"{net.kind}: the inputs have different batch sizes {sorted(sizes)}.{hint}")
-    runnable = _refined_for_data(net, tensors)
+    prepared = prepare_inputs(net, data, dtype, coders)
+    runnable = refined_for_data(net, prepared.tensors)
     module = cached_module(runnable, device, dtype)
-
+    run = _Run(net, runnable, module, prepared, coders, batch_size, device, evaluation_mode == "Train", mixed)
     requests = port if isinstance(port, list) else [port]
-    results = []
-    for request in requests:
-        results.append(_answer(net, runnable, module, tensors, request, coders, single, batch_size, device, evaluation_mode == "Train"))
+    results = [run.answer(request) for request in requests]
     return results if isinstance(port, list) else results[0]
 
 
-def _batches(tensors: dict[str, torch.Tensor], batch_size: int | None) -> list[dict[str, torch.Tensor]]:
-    count = next(iter(tensors.values())).shape[0] if tensors else 1
-    if batch_size is None:
-        per_example = sum(math.prod(t.shape[1:]) for t in tensors.values()) if tensors else 1
-        batch_size = max(1, min(count, 2**20 // max(per_example, 1), 1024))
-    if count <= batch_size:
-        return [tensors]
-    return [{p: t[i : i + batch_size] for p, t in tensors.items()} for i in range(0, count, batch_size)]
+class _Run:
+    """One evaluation: the prepared inputs and the module that answers each requested port."""
 
+    def __init__(self, net: Layer, runnable: Layer, module: CompiledNet, prepared: Prepared, coders: dict[str, Any], batch_size: int | None, device: str, training: bool, mixed: bool) -> None:
+        self.net, self.runnable, self.module, self.prepared, self.coders = net, runnable, module, prepared, coders
+        self.batch_size, self.device, self.training, self.mixed = batch_size, device, training, mixed
 
-def _run_batched(module: CompiledNet, tensors: dict[str, torch.Tensor], wanted: Sequence[int], batch_size: int | None, device: str, training: bool = False) -> list[torch.Tensor]:
-    ports = module.net.input_ports()
-    pieces: list[list[torch.Tensor]] = []
-    # Evaluating in training mode (dropout active, batch statistics) must not change the net:
-    # the moving statistics a batch norm updates are put back afterwards.
-    saved = {name: buffer.clone() for name, buffer in module.named_buffers()} if training else {}
-    if training:
-        module.train(True)
-    try:
-        with torch.no_grad() if training else torch.inference_mode():
-            for chunk in _batches(tensors, batch_size):
-                inputs = [chunk[p].to(device) for p in ports]
-                if module.channels_last:
-                    inputs = [x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x for x in inputs]
-                if module._single_chain and list(wanted) == list(module.output_wires):
-                    pieces.append([module(*inputs)])
-                else:
-                    pieces.append(module.run(inputs, wanted))
-    finally:
-        if training:
-            module.eval()
-            with torch.no_grad():
-                for name, buffer in module.named_buffers():
-                    buffer.copy_(saved[name])
-    if len(pieces) == 1:
-        return pieces[0]
-    return [torch.cat([piece[i] for piece in pieces]) for i in range(len(wanted))]
+    def values(self, wires: list[int]) -> list[torch.Tensor]:
+        return run_batches(self.module, self.prepared.tensors, wires, lengths=self.prepared.lengths or None, batch_size=self.batch_size, device=self.device, training=self.training, mixed=self.mixed)
 
+    def lengths(self, wires: list[int]) -> list[torch.Tensor | None]:
+        if not self.prepared.lengths:
+            return [None] * len(wires)
+        return self.module.wire_lengths(wires, [self.prepared.lengths.get(p) for p in self.net.input_ports()])
 
-def _answer(net: Layer, runnable: Layer, module: CompiledNet, tensors: dict[str, torch.Tensor], request: Any, coders: dict[str, Any], single: bool, batch_size: int | None, device: str, training: bool) -> Any:
-    outputs = net.output_ports()
-    if isinstance(request, NetPortGradient):
-        return _gradient(net, module, tensors, request, single, device)
-    if isinstance(request, NetPort):
-        wire = _wire_for(runnable, module.plan, request)
-        (value,) = _run_batched(module, tensors, [wire], batch_size, device, training)
-        return _to_python(value, single)
-    decode_property: Any = Automatic
-    if request is Automatic or request is None:
-        ports = list(outputs)
-    elif isinstance(request, str) and request in outputs:
-        ports = [request]
-    else:
-        decoders = [p for p in outputs if hasattr(coders.get(p), "decode")]
-        name = request[0] if isinstance(request, tuple) and request else request
-        if decoders and isinstance(name, str) and name in getattr(coders[decoders[0]], "properties", ()):
-            ports, decode_property = [decoders[0]], request
+    def answer(self, request: Any) -> Any:
+        net, module, coders, single = self.net, self.module, self.coders, self.prepared.single
+        outputs = net.output_ports()
+        if isinstance(request, NetPortGradient):
+            return _gradient(net, module, self.prepared, request, self.device)
+        if isinstance(request, NetPort):
+            wire = _wire_for(self.runnable, module.plan, request)
+            (value,) = self.values([wire])
+            (length,) = self.lengths([wire])
+            return _to_python(value, single, length)
+        decode_property: Any = Automatic
+        if request is Automatic or request is None:
+            ports = list(outputs)
+        elif isinstance(request, str) and request in outputs:
+            ports = [request]
         else:
-            choices = list(outputs) + [p for d in decoders for p in getattr(coders[d], "properties", ())]
-            raise NetError(f"{net.kind}: {request!r} is neither an output port nor a decoder property; choose from {', '.join(map(repr, choices))}.{closest(str(name), [str(c) for c in choices])}")
-    values = _run_batched(module, tensors, [module.plan.outputs[p] for p in ports], batch_size, device, training)
-    answers = {}
-    for p, value in zip(ports, values):
-        decoder = coders.get(p)
-        if request is not None and hasattr(decoder, "decode"):
-            decoded = decoder.decode(value.detach().to("cpu"), decode_property)
-            answers[p] = decoded[0] if single else decoded
-        else:
-            answers[p] = _to_python(value, single)
-    return answers[ports[0]] if len(ports) == 1 else answers
+            decoders = [p for p in outputs if hasattr(coders.get(p), "decode")]
+            name = request[0] if isinstance(request, tuple) and request else request
+            if decoders and isinstance(name, str) and name in getattr(coders[decoders[0]], "properties", ()):
+                ports, decode_property = [decoders[0]], request
+            else:
+                choices = list(outputs) + [p for d in decoders for p in getattr(coders[d], "properties", ())]
+                raise NetError(f"{net.kind}: {request!r} is neither an output port nor a decoder property; choose from {', '.join(map(repr, choices))}.{closest(str(name), [str(c) for c in choices])}")
+        wires = [module.plan.outputs[p] for p in ports]
+        values = self.values(wires)
+        lengths = self.lengths(wires)
+        answers = {}
+        for p, value, length in zip(ports, values, lengths):
+            decoder = coders.get(p)
+            if request is not None and hasattr(decoder, "decode"):
+                value = value.detach().to("cpu")
+                decoded = decoder.decode(value, decode_property) if length is None else [decoder.decode(v[None, : int(n)], decode_property)[0] for v, n in zip(value, length)]
+                answers[p] = decoded[0] if single else decoded
+            else:
+                answers[p] = _to_python(value, single, length)
+        return answers[ports[0]] if len(ports) == 1 else answers
 
 
-def _gradient(net: Layer, module: CompiledNet, tensors: dict[str, torch.Tensor], request: NetPortGradient, single: bool, device: str) -> Any:
-    inputs = {p: t.to(device).detach().clone().requires_grad_(t.is_floating_point()) for p, t in tensors.items()}
+def _valid(value: torch.Tensor, length: torch.Tensor | None) -> torch.Tensor:
+    """``value`` with the padded positions (past each example's length) set to zero."""
+    if length is None:
+        return value
+    keep = torch.arange(value.shape[1], device=value.device).unsqueeze(0) < length.to(value.device).unsqueeze(1)
+    return value * keep.view(*keep.shape, *([1] * (value.dim() - 2))).to(value.dtype)
+
+
+def _gradient(net: Layer, module: CompiledNet, prepared: Prepared, request: NetPortGradient, device: str) -> Any:
+    """The gradient of the sum of the net's outputs (padded positions left out)."""
+    inputs = {p: t.to(device).detach().clone().requires_grad_(t.is_floating_point()) for p, t in prepared.tensors.items()}
+    lengths = [prepared.lengths.get(p) for p in net.input_ports()] if prepared.lengths else None
     path = request.path
     of_input = len(path) == 1 and path[0] in inputs
     if of_input:
@@ -342,12 +230,15 @@ def _gradient(net: Layer, module: CompiledNet, tensors: dict[str, torch.Tensor],
     target.requires_grad_(True)
     try:
         with torch.enable_grad():
-            outputs = module.run([inputs[p] for p in net.input_ports()], module.output_wires)
-            total = sum(o.sum() for o in outputs if o.is_floating_point())
+            outputs = module.run([inputs[p] for p in net.input_ports()], module.output_wires, lengths)
+            output_lengths = module.wire_lengths(module.output_wires, lengths)
+            total = sum(_valid(o, n).sum() for o, n in zip(outputs, output_lengths) if o.is_floating_point())
             (grad,) = torch.autograd.grad(total, [target], allow_unused=True)
     finally:
         if frozen:
             target.requires_grad_(False)
     if grad is None:
         grad = torch.zeros_like(target)
-    return _to_python(grad, single) if of_input else grad.detach().cpu().numpy()
+    if of_input:
+        return _to_python(grad, prepared.single, prepared.lengths.get(path[0]))
+    return grad.detach().cpu().numpy()

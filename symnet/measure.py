@@ -13,10 +13,11 @@ import numpy as np
 import torch
 
 from . import metrics
-from .engine import PRECISIONS, _device, cached_module
+from .engine import _device, batch_slices, cached_module, run_batches
 from .errors import InputError, NetError, closest
-from .evaluation import _refined_for_data, prepare_input
+from .evaluation import refined_for_data
 from .layers.base import Layer
+from .prepare import batch_size_of, bf16_supported, dtype_of, port_column, precision_of
 
 CLASSIFIER = ("Accuracy", "ErrorRate", "Precision", "Recall", "F1Score", "ConfusionMatrix", "ConfusionMatrixPlot", "Perplexity", "TopKAccuracy", "AreaUnderROCCurve")
 REGRESSION = ("MeanSquare", "MeanDeviation")
@@ -80,29 +81,30 @@ def _length(values: Any) -> int:
 
 
 def evaluate_outputs(net: Layer, inputs: Mapping[str, Any], port: str, *, batch_size: int = 256, target_device: str = "cpu", working_precision: str = "Real32") -> torch.Tensor:
-    """The raw output of ``port`` for every example, computed batch by batch."""
-    dtype = PRECISIONS.get(working_precision)
-    if dtype is None:
-        raise NetError(f'NetMeasurements: working_precision="{working_precision}" is not one of "Real32", "Real64".')
+    """The raw output of ``port`` for every example, computed batch by batch (through the one
+    data path, :func:`symnet.prepare.port_column`, and :func:`symnet.engine.run_batches`)."""
+    where = "NetMeasurements"
+    precision = precision_of(working_precision, where=where)
+    batch_size = batch_size_of(batch_size, where) or 256
+    dtype = dtype_of(precision)
     device = _device(target_device)
+    mixed = precision == "Mixed" and bf16_supported(device)
     coders = net.coders()
-    columns = {p: _compact(v) for p, v in inputs.items()}
-    lengths = {p: _length(v) for p, v in columns.items()}
-    if len(set(lengths.values())) > 1:
-        raise InputError(f"NetMeasurements: the inputs have different numbers of examples: {lengths}.")
-    count = next(iter(lengths.values())) if lengths else 0
+    values = {p: _compact(v) for p, v in inputs.items()}
+    counts = {p: _length(v) for p, v in values.items()}
+    if len(set(counts.values())) > 1:
+        raise InputError(f"NetMeasurements: the inputs have different numbers of examples: {counts}.")
+    count = next(iter(counts.values())) if counts else 0
     if count == 0:
         raise NetError("NetMeasurements: the data has no examples.")
+    columns = {p: port_column(net, p, v, coders.get(p), dtype, f"{where}: input {p}", batch=True)[0] for p, v in values.items()}
     pieces = []
-    for start in range(0, count, batch_size):
-        tensors = {}
-        for p, values in columns.items():
-            chunk = values[start : start + batch_size]
-            tensors[p], _ = prepare_input(net, p, chunk, dtype, coders.get(p))
-        runnable = _refined_for_data(net, tensors)
+    for part in batch_slices(count, batch_size):
+        tensors = {p: column.batch(part) for p, column in columns.items()}
+        lengths = {p: column.lengths[part] for p, column in columns.items() if column.lengths is not None}
+        runnable = refined_for_data(net, tensors)
         module = cached_module(runnable, device, dtype)
-        with torch.inference_mode():
-            (value,) = module.run([tensors[p].to(device) for p in net.input_ports()], [module.plan.outputs[port]])
+        (value,) = run_batches(module, tensors, [module.plan.outputs[port]], lengths=lengths or None, batch_size=batch_size, device=device, mixed=mixed)
         pieces.append(value.detach().to("cpu"))
     return torch.cat(pieces)
 
@@ -363,8 +365,7 @@ def NetMeasurements(net: Layer, data: Any, measurement: Any = "Accuracy", *, bat
     """
     if not isinstance(net, Layer):
         raise NetError(f"NetMeasurements: expected a net, not {type(net).__name__}.")
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise NetError(f"NetMeasurements: batch_size must be a positive int, not {batch_size!r}.")
+    batch_size = batch_size_of(batch_size, "NetMeasurements") or 256
     inputs, port, targets = _columns(net, data)
     targets = _compact(targets)
     outputs = evaluate_outputs(net, inputs, port, batch_size=batch_size, target_device=target_device, working_precision=working_precision)

@@ -67,7 +67,7 @@ def test_wrong_dtype_and_ragged(net):
 
 
 def test_options_are_checked(net):
-    with pytest.raises(NetError, match=r'working_precision="Real16" is not one of "Real32", "Real64"\. Did you mean "Real64"\?'):
+    with pytest.raises(NetError, match=r'working_precision="Real16" is not one of "Real32", "Real64", "Mixed"\. Did you mean "Real64"\?'):
         net([0.0] * 4, working_precision="Real16")
     with pytest.raises(NetError, match=r"target_device='tpu' is not a device"):
         net([0.0] * 4, target_device="tpu")

@@ -1,11 +1,25 @@
 """The "Image" encoder (pictures to float tensors) and decoder (tensors to pictures).
 
-The encoder takes one image or a batch: a PIL image, a file path, a uint8 array or a list of
+The encoder takes one image or a batch: a PIL image, a file path, a pixel array or a list of
 them. Arrays are channels-last, as Pillow and numpy give them: ``(H, W)`` or ``(H, W, C)`` is
 one image (a 3-axis array is one image when its last axis has 1, 3 or 4 entries), ``(N, H, W)``
 or ``(N, H, W, C)`` a batch. Its output is float32 ``(C, H, W)`` per example with values in
-[0, 1], then ``(x - mean_image) / sqrt(variance_image)`` when those are given. An array
-already of the port's numeric shape bypasses the encoder (the engine passes it through).
+[0, 1], then ``(x - mean_image) / sqrt(variance_image)`` when those are given.
+
+The rules for pixel arrays (the same for ``net(x)`` and NetTrain, which share
+:mod:`symnet.prepare`; an array of *floats* already of the port's shape ``(C, H, W)`` bypasses
+the encoder there, integers never do):
+
+- **Values**: uint8 and other integers are 0 … 255 (integers outside are refused); floats are
+  in [0, 1], and a float array outside it (0 … 255 floats, say) is refused with the fix
+  (``x / 255``), at the encoder's size and when resizing alike: scaling by a guess would give
+  a silently different answer. Complex pixels are refused.
+- **Layout**: an array whose last three axes are exactly the port's ``(C, H, W)`` (an integer
+  pixel batch in the net's own layout) is read channels-first; any other is channels-last.
+- **One image or a batch**: a 3-axis array whose last axis is not 1, 3 or 4 is a batch of
+  grayscale images ``(N, H, W)``, except when its first two axes are the encoder's own
+  ``(height, width)``: then it is one image with a wrong number of channels, and is refused
+  (``(8, 8, 5)`` given to an 8×8 encoder is not 8 images 5 pixels wide).
 
 Batches of arrays at the target size are converted in a few whole-batch torch operations;
 images that need resizing are decoded and resized by Pillow in a thread pool (Pillow releases
@@ -44,6 +58,8 @@ RESAMPLINGS = {
 }
 #: modes whose pixel range is unknown (16/32-bit): converting them to 8 bits would clip silently
 HIGH_DEPTH_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+#: float pixels may stray this far outside [0, 1] (rounding in a user's own arithmetic)
+FLOAT_TOLERANCE = 1e-3
 
 _executor: ThreadPoolExecutor | None = None
 WORKERS = max(2, os.cpu_count() or 1)
@@ -118,6 +134,30 @@ def _convert_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
     return torch.cat([rgb, alpha], dim=-1).permute(0, 3, 1, 2).contiguous()
 
 
+def _checked_pixels(array: np.ndarray) -> np.ndarray:
+    """Pixel values as the encoder reads them: uint8 as is, other integers checked to be in
+    0 … 255 (then uint8), floats checked to be in [0, 1]; any other range is refused with the
+    fix, since guessing a scale would silently change the answer."""
+    if array.dtype == np.uint8 or array.dtype == np.bool_ or array.size == 0:
+        return array
+    if np.issubdtype(array.dtype, np.integer):
+        low, high = int(array.min()), int(array.max())
+        if low < 0 or high > 255:
+            raise InputError(f"Image encoder: integer pixels must be in 0 … 255 but these range from {low} to {high}; scale them to 0 … 255 (or to floats in [0, 1]) first.")
+        return array.astype(np.uint8)
+    if np.issubdtype(array.dtype, np.floating):
+        low, high = float(np.nanmin(array)), float(np.nanmax(array))
+        if np.isnan(array).any() or np.isinf(array).any():
+            raise InputError("Image encoder: the pixels contain NaN or infinite values.")
+        if low < -FLOAT_TOLERANCE or high > 1 + FLOAT_TOLERANCE:
+            hint = " divide by 255 (x / 255), or give uint8 pixels" if high <= 255 and low >= 0 else " rescale them to [0, 1] first"
+            raise InputError(f"Image encoder: float pixels must be in [0, 1] but these range from {low:g} to {high:g};{hint}.")
+        return array
+    if np.issubdtype(array.dtype, np.complexfloating):
+        raise InputError("Image encoder: received complex pixels; give real pixel values (uint8 0 … 255 or floats in [0, 1]).")
+    return array
+
+
 @dataclass(frozen=True, repr=False)
 class ImageParameters(Coder):
     """The parameters the Image encoder and decoder share (size, color space, normalization)."""
@@ -190,7 +230,7 @@ class ImageEncoder(ImageParameters):
         if isinstance(data, torch.Tensor):
             data = data.detach().cpu().numpy()
         if isinstance(data, np.ndarray) and data.dtype != object:
-            pixels, was_batch = self._array_layout(data)
+            pixels, was_batch = self._array_layout(_checked_pixels(data))
             tensor = self._from_pixels(pixels)
         elif isinstance(data, list | tuple):
             if not data:
@@ -201,12 +241,24 @@ class ImageEncoder(ImageParameters):
         return self._normalize(tensor), was_batch
 
     def _array_layout(self, array: np.ndarray) -> tuple[np.ndarray, bool]:
-        """A channels-last array as (N, H, W, c) and whether it was a batch."""
+        """An image array as channels-last (N, H, W, c) and whether it was a batch (rules in the module docstring)."""
+        encoded = self.port_type.dims
+        if self.size is not None and array.ndim in (3, 4) and tuple(array.shape[-3:]) == encoded:
+            # already the net's own channels-first layout (C, H, W): only the pixels need scaling
+            channels_last = np.moveaxis(array, -3, -1)
+            return (channels_last[None], False) if array.ndim == 3 else (channels_last, True)
         if array.ndim == 2:
             return array[None, :, :, None], False
         if array.ndim == 3:
             if array.shape[-1] in (1, 3, 4):
                 return array[None], False
+            if self.size is not None and (array.shape[1], array.shape[0]) == self.size:
+                # (H, W, c) at the encoder's own size: one image whose channel count is wrong,
+                # not a batch of c-pixel-wide images to stretch
+                raise InputError(
+                    f"Image encoder: an array of shape {array.shape} is one {array.shape[1]}×{array.shape[0]} image with {array.shape[2]} channels, "
+                    f"but an image has 1, 3 or 4 channels (Grayscale, RGB, RGBA); give a batch of grayscale images as (N, H, W, 1)."
+                )
             return array[..., None], True
         if array.ndim == 4 and array.shape[-1] in (1, 3, 4):
             return array, True
@@ -274,7 +326,7 @@ class ImageEncoder(ImageParameters):
         if isinstance(item, Image.Image):
             return self._pixels(item, f"image {index}")
         if isinstance(item, np.ndarray) and item.dtype != object:
-            pixels, was_batch = self._array_layout(item)
+            pixels, was_batch = self._array_layout(_checked_pixels(item))
             if was_batch:
                 raise InputError(f"Image encoder: item {index} of the batch is an array of shape {item.shape}, which is itself a batch; give one image per item.")
             uint8 = pixels[0] if pixels.dtype == np.uint8 else self._to_uint8(pixels[0])

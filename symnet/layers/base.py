@@ -37,7 +37,7 @@ import torch
 
 from ..errors import NetError, ShapeError, closest
 from ..symbols import Automatic
-from ..types import UNKNOWN, TensorType
+from ..types import UNKNOWN, VARYING, TensorType
 
 MAX_INFERENCE_ROUNDS = 100
 
@@ -162,6 +162,10 @@ class Layer:
 
     #: whether the layer takes any number of inputs through ports Input1, Input2, …
     variadic: ClassVar[bool] = False
+    #: whether ``forward`` takes the keyword ``lengths`` (each example's length along the first
+    #: axis of its first input, int64 of shape (batch,), or None when every example is full
+    #: length); the engine pads varying-length batches with zeros (see symnet/engine.py)
+    uses_lengths: ClassVar[bool] = False
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
         # The dataclass __init__ would raise a bare TypeError; say what the options are instead.
@@ -203,6 +207,15 @@ class Layer:
 
     def forward(self, arrays: Mapping[str, torch.Tensor], *inputs: torch.Tensor, training: bool = False) -> Any:
         raise NotImplementedError
+
+    def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor | None:
+        """Each example's length along the output's first axis, given its first input's
+        ``lengths``: the same lengths when the output keeps a "Varying" first axis, else None.
+        A layer that changes the sequence's length (AppendLayer: ``lengths + 1``) overrides it."""
+        output = (self.types or {}).get(self.output_ports()[0]) if self.output_ports() else None
+        if output is not None and output.dims and output.dims[0] == VARYING:
+            return lengths
+        return None
 
     def init_array(self, name: str, shape: tuple[int, ...], method: str, generator: torch.Generator) -> torch.Tensor | None:
         """This layer's own initial value of an array, or None for symnet.initialize's rule."""

@@ -397,9 +397,21 @@ class _SequenceEndLayer(Layer):
         types["Output"] = s.with_dims((out, *element))
         return types
 
-    def forward(self, arrays: Mapping[str, torch.Tensor], sequence: torch.Tensor, element: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
+    # In a padded batch the element goes right after each example's own last element.
+    uses_lengths: ClassVar[bool] = True
+
+    def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor | None:
+        return lengths + 1
+
+    def forward(self, arrays: Mapping[str, torch.Tensor], sequence: torch.Tensor, element: torch.Tensor, training: bool = False, lengths: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
         element = element.unsqueeze(1)
-        return torch.cat([sequence, element] if self.at_end else [element, sequence], dim=1)
+        if not self.at_end:
+            return torch.cat([element, sequence], dim=1)
+        if lengths is None:
+            return torch.cat([sequence, element], dim=1)
+        grown = torch.cat([sequence, torch.zeros_like(element)], dim=1)
+        rows = torch.arange(sequence.shape[0], device=sequence.device)
+        return grown.index_put((rows, lengths.to(sequence.device)), element[:, 0])
 
 
 @dataclass(frozen=True, eq=False, repr=False)

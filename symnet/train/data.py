@@ -9,9 +9,11 @@ In-memory data stays as one tensor per port, in its most compact form (uint8 ima
 uint8), and is encoded batch by batch with tensor operations: a training batch is an index
 into these tensors, never a loop over examples.
 
-A dataset's uint8 images given to an input without an encoder are converted as the Image
-encoder would convert them: channels first ((N, 28, 28) → (N, 1, 28, 28) for an input of shape
-(1, 28, 28); unchanged for (28, 28)) and pixels scaled to [0, 1].
+Inputs go through the one data path, :func:`symnet.prepare.port_column` (the encoder bypass
+rule, checks, padding of varying-length sequences), exactly as ``net(x)``'s do. A dataset's
+uint8 images given to an input without an encoder are converted as the Image encoder would
+convert them: channels first ((N, 28, 28) → (N, 1, 28, 28) for an input of shape (1, 28, 28);
+unchanged for (28, 28)) and pixels scaled to [0, 1].
 """
 
 from __future__ import annotations
@@ -25,20 +27,10 @@ import torch
 
 from ..errors import InputError, NetError, closest
 from ..layers.base import Layer
+from ..prepare import Column, ImageArray, first_nonfinite, numeric_tensor, port_column
 
 TARGET = "Target"
-
-
-@dataclass
-class Column:
-    """All examples of one port: ``values`` (raw), ``encode`` turns a batch of them into the net's form."""
-
-    values: torch.Tensor
-    encode: Callable[[torch.Tensor], torch.Tensor] | None = None
-
-    def batch(self, index: torch.Tensor | slice) -> torch.Tensor:
-        chunk = self.values[index]
-        return self.encode(chunk) if self.encode is not None else chunk
+__all__ = ["Column", "Generated", "ImageArray", "Table", "first_nonfinite", "input_column", "numeric_tensor"]
 
 
 @dataclass
@@ -51,8 +43,12 @@ class Table:
     def batch(self, index: torch.Tensor | slice) -> dict[str, torch.Tensor]:
         return {name: column.batch(index) for name, column in self.columns.items()}
 
+    def lengths(self, index: torch.Tensor | slice) -> dict[str, torch.Tensor]:
+        """Each example's length on the columns padded along a "Varying" axis."""
+        return {name: column.lengths[index] for name, column in self.columns.items() if column.lengths is not None}
+
     def subset(self, index: torch.Tensor) -> Table:
-        return Table({name: Column(column.values[index], column.encode) for name, column in self.columns.items()}, len(index))
+        return Table({name: column.subset(index) for name, column in self.columns.items()}, len(index))
 
 
 @dataclass
@@ -62,11 +58,6 @@ class Generated:
     function: Callable[[int], Any]
     round_length: int | None = None
     converter: Callable[[Any], Table] | None = field(default=None, repr=False)
-
-
-class ImageArray(np.ndarray):
-    """A dataset's uint8 images (N, H, W) or (N, H, W, C), marked as images: a net input without an
-    encoder gets them as an Image encoder would give them (channels first, pixels / 255)."""
 
 
 def _marked_images(values: Any) -> Any:
@@ -185,30 +176,6 @@ def check_lengths(columns: Mapping[str, Any], where: str) -> int:
     return count
 
 
-def numeric_tensor(values: Any, where: str) -> torch.Tensor | None:
-    """A tensor of numeric data, or None for non-numeric data (labels, images as files…)."""
-    if isinstance(values, torch.Tensor):
-        return values.detach().cpu()
-    if isinstance(values, list | tuple) and values and isinstance(values[0], torch.Tensor):
-        return torch.stack([v.detach().cpu() for v in values])
-    try:
-        array = np.asarray(values)
-    except ValueError:
-        raise NetError(f"{where}: the examples have different shapes (a ragged list); every example must have the same shape.") from None
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        return None
-    if not array.flags.writeable or not array.flags.c_contiguous:
-        array = np.ascontiguousarray(array).copy()
-    return torch.from_numpy(array)
-
-
-def first_nonfinite(tensor: torch.Tensor) -> int | None:
-    if not tensor.is_floating_point():
-        return None
-    bad = ~torch.isfinite(tensor.reshape(tensor.shape[0], -1)).all(dim=1)
-    return int(bad.nonzero()[0, 0]) if bool(bad.any()) else None
-
-
 def check_example_shape(tensor: torch.Tensor, dims: Sequence[Any] | None, where: str, what: str) -> None:
     if dims is None:
         return
@@ -219,85 +186,10 @@ def check_example_shape(tensor: torch.Tensor, dims: Sequence[Any] | None, where:
 
 
 def input_column(net: Layer, port: str, values: Any, coder: Any, dtype: torch.dtype, where: str) -> Column:
-    """One input port's examples, checked, with their per-batch encoding."""
-    where = f"{where}: input {port}"
-    expected = net.types[port]  # type: ignore[index]
-    tensor = numeric_tensor(values, where)
-    if coder is not None and hasattr(coder, "encode"):
-        encoded_shape = tuple(expected.dims) if expected.fixed else None  # type: ignore[arg-type]
-        if tensor is not None and tensor.is_floating_point() and tuple(tensor.shape[1:]) == encoded_shape:
-            pass  # already in the net's form: bypass the encoder
-        elif tensor is not None:
-            def encode(batch: torch.Tensor, coder: Any = coder) -> torch.Tensor:
-                return torch.as_tensor(coder.encode(batch)[0]).to(dtype)
-
-            try:
-                sample = encode(tensor[:1])
-            except NetError as error:
-                raise type(error)(f"{where}: example 0: {error}") from None
-            check_example_shape(sample, expected.dims, where, "encoded inputs")
-            bad = first_nonfinite(tensor)
-            if bad is not None:
-                raise InputError(f"{where}: example {bad} contains NaN or infinite values.")
-            return Column(tensor, encode)
-        else:
-            return Column(_encode_all(coder, values, dtype, where))
-    if isinstance(values, ImageArray) and tensor is not None:
-        return image_column(tensor, expected.dims, dtype, where)
-    if tensor is None:
-        raise InputError(f"{where}: expected numbers but received {_short(values[0] if isinstance(values, Sequence) and values else values)} (example 0); the port has no encoder to turn it into numbers.")
-    check_example_shape(tensor, expected.dims, where, "inputs")
-    if expected.element == "Integer":
-        return Column(integer_values(tensor, expected.bound, where, "inputs"))
-    bad = first_nonfinite(tensor)
-    if bad is not None:
-        raise InputError(f"{where}: example {bad} contains NaN or infinite values.")
-    return Column(tensor if tensor.dtype == dtype else tensor.to(dtype))
-
-
-def image_column(pixels: torch.Tensor, dims: Sequence[Any] | None, dtype: torch.dtype, where: str) -> Column:
-    """A dataset's uint8 images for an input without an encoder, converted batch by batch as the
-    Image encoder converts them: channels first ((N, H, W) → (N, 1, H, W) for a rank-3 input),
-    pixel values scaled to [0, 1]."""
-    image = tuple(pixels.shape[1:])
-    height, width = image[0], image[1]
-    channels = image[2] if len(image) == 3 else 1
-    forms: dict[tuple[int, ...], Callable[[torch.Tensor], torch.Tensor]] = {(channels, height, width): (lambda b: b.unsqueeze(1)) if len(image) == 2 else (lambda b: b.permute(0, 3, 1, 2))}
-    if len(image) == 2:
-        forms[(height, width)] = lambda b: b
-    else:
-        forms[(height, width, channels)] = lambda b: b
-    for shape, arrange in forms.items():
-        if dims is None or (len(dims) == len(shape) and all(not isinstance(d, int) or d == s for d, s in zip(dims, shape))):
-            def encode(batch: torch.Tensor, arrange: Callable[[torch.Tensor], torch.Tensor] = arrange) -> torch.Tensor:
-                return arrange(batch).to(dtype).div_(255).contiguous()
-
-            return Column(pixels, encode)
-    shown = "(" + ", ".join("?" if not isinstance(d, int) else str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
-    color = "Grayscale" if channels == 1 else "RGB"
-    raise InputError(f"{where}: the dataset's images have shape {image} but the input takes shape {shown}, which no arrangement of them fits; "
-                     f"attach an encoder that makes that shape, such as input=NetEncoder(\"Image\", size=(width, height), color_space=\"{color}\"), "
-                     f"or give the net input={(channels, height, width)}.")
-
-
-def _encode_all(coder: Any, values: Any, dtype: torch.dtype, where: str) -> torch.Tensor:
-    """Encode non-numeric data (files, PIL images, strings) once, in chunks; errors name the example."""
-    items = list(values)
-    pieces = []
-    chunk = 1024
-    for start in range(0, len(items), chunk):
-        part = items[start : start + chunk]
-        try:
-            pieces.append(torch.as_tensor(coder.encode(part)[0]))
-        except NetError:
-            for offset, item in enumerate(part):
-                try:
-                    coder.encode([item])
-                except NetError as error:
-                    raise type(error)(f"{where}: example {start + offset}: {error}") from None
-            raise
-    tensor = torch.cat(pieces)
-    return tensor.to(dtype) if tensor.is_floating_point() else tensor
+    """One input port's examples, checked, with their per-batch encoding: the one data path
+    (:func:`symnet.prepare.port_column`) reading the data as a batch."""
+    column, _ = port_column(net, port, values, coder, dtype, f"{where}: input {port}", batch=True)
+    return column
 
 
 def integer_values(tensor: torch.Tensor, bound: int | None, where: str, what: str) -> torch.Tensor:

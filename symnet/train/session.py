@@ -162,17 +162,7 @@ class Session:
         return loss, values  # type: ignore[return-value]
 
     def run(self, inputs: list[torch.Tensor], wires: list[int]) -> list[torch.Tensor]:
-        module = self.module
-        if module._single_chain and len(wires) == 1:
-            steps = module._steps
-            if wires[0] == module.output_wires[0]:
-                return [module(*inputs)]
-            if wires[0] == steps[-1][1][0]:
-                x = inputs[0]
-                for leaf, _, _ in steps[:-1]:
-                    x = leaf(x)
-                return [x]
-        return module.run(inputs, wires)
+        return self.module.run(inputs, wires)  # the public fast path (single chains inside it)
 
     # -- evaluation ---------------------------------------------------------------------------
     def evaluate(self, table: Table, limit: int | None = None) -> tuple[dict[str, float], torch.Tensor | None, torch.Tensor | None]:

@@ -131,7 +131,7 @@ def test_nan_in_the_inputs_names_the_example(blobs, classifier):
 
 
 def test_wrong_input_shape(classifier):
-    with pytest.raises(NetError, match=r"NetTrain: input Input: the inputs must each have shape \(2,\) but example 0 has shape \(3,\)"):
+    with pytest.raises(NetError, match=r"NetTrain: input Input: expected examples of shape \(2,\) but received shape \(3,\)"):
         NetTrain(classifier(), (np.zeros((4, 3)), np.zeros(4, dtype=int)), **QUIET)
 
 
