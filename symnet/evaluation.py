@@ -15,7 +15,7 @@ Coders: an encoder on an input port is any object with ``port_type`` (a TensorTy
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -65,15 +65,16 @@ def _wire_for(net: Layer, plan: Plan, port: NetPort) -> int:
     return plan.port_wires[(keys, name)]
 
 
-def refined_for_data(net: Layer, tensors: dict[str, torch.Tensor]) -> Layer:
+def refined_for_data(net: Layer, tensors: Mapping[str, torch.Tensor], lengths: Mapping[str, torch.Tensor] | None = None) -> Layer:
     """Where an input's shape is not fully known, infer the net for the data's shape."""
     updates = {}
     for port, tensor in tensors.items():
         t = net.types[port]  # type: ignore[index]
         if not t.fixed:
-            # A "Varying" axis stays varying: one module serves every length, and the layers'
-            # output_lengths still see which outputs carry the sequence axis.
-            dims = tuple(VARYING if t.dims is not None and i < len(t.dims) and t.dims[i] == VARYING else n for i, n in enumerate(tensor.shape[1:]))
+            # A padded batch's "Varying" axis stays varying: its padded length is no example's
+            # length, and the layers' output_lengths must still see which outputs carry it.
+            padded = lengths is not None and port in lengths
+            dims = tuple(VARYING if padded and t.dims is not None and i < len(t.dims) and t.dims[i] == VARYING else n for i, n in enumerate(tensor.shape[1:]))
             if dims != t.dims:
                 updates[port] = TensorType(dims, t.element, t.bound)
     if not updates:
@@ -140,7 +141,7 @@ def evaluate(
     if coders is None:
         coders = cache["coders"] = net.coders()
     prepared = prepare_inputs(net, data, dtype, coders)
-    runnable = refined_for_data(net, prepared.tensors)
+    runnable = refined_for_data(net, prepared.tensors, prepared.lengths)
     module = cached_module(runnable, device, dtype)
     run = _Run(net, runnable, module, prepared, coders, batch_size, device, evaluation_mode == "Train", mixed)
     requests = port if isinstance(port, list) else [port]

@@ -102,7 +102,7 @@ def evaluate_outputs(net: Layer, inputs: Mapping[str, Any], port: str, *, batch_
     for part in batch_slices(count, batch_size):
         tensors = {p: column.batch(part) for p, column in columns.items()}
         lengths = {p: column.lengths[part] for p, column in columns.items() if column.lengths is not None}
-        runnable = refined_for_data(net, tensors)
+        runnable = refined_for_data(net, tensors, lengths)
         module = cached_module(runnable, device, dtype)
         (value,) = run_batches(module, tensors, [module.plan.outputs[port]], lengths=lengths or None, batch_size=batch_size, device=device, mixed=mixed)
         pieces.append(value.detach().to("cpu"))

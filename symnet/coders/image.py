@@ -17,9 +17,9 @@ the encoder there, integers never do):
 - **Layout**: an array whose last three axes are exactly the port's ``(C, H, W)`` (an integer
   pixel batch in the net's own layout) is read channels-first; any other is channels-last.
 - **One image or a batch**: a 3-axis array whose last axis is not 1, 3 or 4 is a batch of
-  grayscale images ``(N, H, W)``, except when its first two axes are the encoder's own
-  ``(height, width)``: then it is one image with a wrong number of channels, and is refused
-  (``(8, 8, 5)`` given to an 8×8 encoder is not 8 images 5 pixels wide).
+  grayscale images ``(N, H, W)``, except when its first two axes (and not its last two) are
+  the encoder's own ``(height, width)``: then it is one image with a wrong number of channels,
+  and is refused (``(8, 8, 5)`` given to an 8×8 encoder is not 8 images 5 pixels wide).
 
 Batches of arrays at the target size are converted in a few whole-batch torch operations;
 images that need resizing are decoded and resized by Pillow in a thread pool (Pillow releases
@@ -252,7 +252,7 @@ class ImageEncoder(ImageParameters):
         if array.ndim == 3:
             if array.shape[-1] in (1, 3, 4):
                 return array[None], False
-            if self.size is not None and (array.shape[1], array.shape[0]) == self.size:
+            if self.size is not None and (array.shape[1], array.shape[0]) == self.size and (array.shape[2], array.shape[1]) != self.size:
                 # (H, W, c) at the encoder's own size: one image whose channel count is wrong,
                 # not a batch of c-pixel-wide images to stretch
                 raise InputError(

@@ -135,8 +135,9 @@ def test_errors(tmp_path) -> None:
         encoder.encode([Image.new("L", (4, 4)), Image.new("I;16", (4, 4))])
     with pytest.raises(InputError, match=r"expected a channels-last image array .* but received shape \(2, 3, 4, 5, 6\)"):
         encoder.encode(np.zeros((2, 3, 4, 5, 6), np.uint8))
-    with pytest.raises(InputError, match=r"expected uint8 pixels \(0 … 255\) or floats in \[0, 1\] but received an array of int32"):
-        NetEncoder("Image").encode(np.zeros((4, 4), np.int32))
+    with pytest.raises(InputError, match=r"integer pixels must be in 0 … 255 but these range from -1 to -1; scale them"):
+        NetEncoder("Image").encode(np.full((4, 4), -1, np.int32))
+    assert NetEncoder("Image", color_space="Grayscale").encode(np.full((4, 4), 51, np.int32))[0].max().item() == pytest.approx(0.2)  # ints are pixels
     with pytest.raises(InputError, match=r"the images of a batch have different sizes \(4×4 and 5×6\); give the encoder a size"):
         NetEncoder("Image").encode([np.zeros((4, 4), np.uint8), np.zeros((6, 5), np.uint8)])
     with pytest.raises(InputError, match=r"expected a PIL image, an image file path or a uint8 array but received int \(item 0\)"):
