@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .containers.base import Container
+from .containers.tree import is_container
 from .errors import NetError, closest
 from .layers.base import Layer, takes_net
 
@@ -28,7 +28,7 @@ def NetExtract(net: Layer, spec: Any) -> Any:
     walked: list[str] = [net.kind]
     for position, item in enumerate(path):
         last = position == len(path) - 1
-        if isinstance(current, Container):
+        if is_container(current):
             if isinstance(item, str) and item not in current.layers and item in current.coders():
                 if last:
                     return current.coders()[item]

@@ -6,6 +6,7 @@ from typing import Any
 
 from .containers.base import Container, key_text
 from .containers.chain import NetChain
+from .containers.tree import is_container
 from .layers.base import Layer
 
 
@@ -28,7 +29,7 @@ def summary_graphic(net: Layer) -> Any:
     """
     from matplotlib.figure import Figure
 
-    if not isinstance(net, Container):
+    if not is_container(net):
         net = NetChain([net])
     depth = _levels(net)
     last = max(depth.values(), default=0) + 1

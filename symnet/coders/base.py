@@ -24,6 +24,12 @@ from ..types import TensorType
 REGISTRY: dict[tuple[str, str], type[Coder]] = {}
 
 
+def derived() -> Any:
+    """A declared field computed in ``__post_init__`` (a lookup table, a compiled pattern):
+    not a constructor argument, not shown, not saved, not compared."""
+    return dataclasses.field(default=None, init=False, repr=False, compare=False)
+
+
 def register(cls: type[Coder]) -> type[Coder]:
     REGISTRY[(cls.role, cls.kind)] = cls
     return cls
@@ -131,7 +137,7 @@ class Coder:
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any], allow_functions: bool = False) -> Coder:
-        fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        fields = {f.name for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
         values = {k: _as_tuples(v) for k, v in spec.items() if k in fields}
         return cls(**values)
 

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from ..errors import InputError, NetError, closest
 from ..types import Index, TensorType
-from .base import REGISTRY, Coder, check_choice, function_path, import_function, normalize_tuple, register
+from .base import REGISTRY, Coder, check_choice, derived, function_path, import_function, normalize_tuple, register
 
 
 def _listing(labels: tuple[Any, ...], limit: int = 20) -> str:
@@ -41,6 +41,10 @@ class Labelled(Coder):
     kind: ClassVar[str] = "Class"
 
     labels: tuple[Any, ...] = ()
+    #: label → index, the labels' common kind, and (for numeric labels) a sorted search table
+    _lookup: dict[Any, int] = derived()
+    _label_kind: str = derived()
+    _sorted: Any = derived()
 
     def __post_init__(self) -> None:
         normalize_tuple(self, "labels")

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from ..errors import InputError, NetError
 from ..types import VARYING, TensorType
-from .base import Coder, as_batch_tensor, check_choice, normalize_tuple, register
+from .base import Coder, as_batch_tensor, check_choice, derived, normalize_tuple, register
 
 DEFAULT_CHARACTERS = string.ascii_letters + string.digits + string.punctuation + " \n"
 REPLACEMENT = "\ufffd"
@@ -106,6 +106,7 @@ class CharactersParameters(SequenceParameters):
     ignore_case: bool = False
     unknown_index: int | None = None
     padding_index: int | None = None
+    _table: Any = derived()  # character → index
 
     def __post_init__(self) -> None:
         where = f"Characters {self.role[3:].lower()}"
@@ -213,6 +214,8 @@ class TokensParameters(SequenceParameters):
     unknown_index: int | None = None
     padding_index: int | None = None
     separator: str = " "
+    _lookup: Any = derived()  # token → index
+    _pattern: Any = derived()  # the compiled split_pattern
 
     def __post_init__(self) -> None:
         where = f"Tokens {self.role[3:].lower()}"
@@ -323,6 +326,7 @@ class SubwordParameters(Coder):
     add_special_tokens: bool = True
     padding_index: int | None = None
     json_text: str | None = field(default=None, repr=False)
+    _model: Any = derived()  # the tokenizers.Tokenizer read from json_text
 
     def __post_init__(self) -> None:
         where = f"SubwordTokens {self.role[3:].lower()}"

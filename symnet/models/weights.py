@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ..containers.base import Container
+from ..containers.tree import leaves, map_leaves
 from ..errors import NetError
 from ..layers.base import Layer
 
@@ -95,10 +95,8 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     return dict(loaded)
 
 
-def _leaves(net: Layer, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], Layer]:
-    if isinstance(net, Container):
-        return {p: leaf for key, member in net.layers.items() for p, leaf in _leaves(member, (*path, key)).items()}
-    return {path: net}
+def _leaves(net: Layer) -> dict[tuple[str, ...], Layer]:
+    return dict(leaves(net))
 
 
 def _shape(net_leaves: Mapping[tuple[str, ...], Layer], target: tuple[str, ...]) -> tuple[Any, ...] | None:
@@ -143,18 +141,8 @@ def with_weights(net: Layer, state: Mapping[str, torch.Tensor], mapping: WeightM
     by_layer: dict[tuple[str, ...], dict[str, torch.Tensor]] = {}
     for target, key in mapping.items():
         by_layer.setdefault(target[:-1], {})[target[-1]] = state[key].detach().to(torch.float32).contiguous()
-    return _filled(net, (), by_layer)
-
-
-def _filled(layer: Layer, path: tuple[str, ...], arrays: Mapping[tuple[str, ...], Mapping[str, torch.Tensor]]) -> Layer:
-    if isinstance(layer, Container):
-        members = {key: _filled(member, (*path, key), arrays) for key, member in layer.layers.items()}
-        if all(members[k] is layer.layers[k] for k in members):
-            return layer
-        return layer._rebuilt(members, dict(layer.types))  # type: ignore[arg-type]
-    if path not in arrays:
-        return layer
-    return layer.with_arrays(arrays[path])
+    # the shapes were checked against the inferred types, so the types stay as they are
+    return map_leaves(net, lambda path, leaf: leaf.with_arrays(by_layer[path]) if path in by_layer else leaf, same_types=True)
 
 
 def dotted_mapping(net: Layer) -> dict[tuple[str, ...], str]:

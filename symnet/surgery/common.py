@@ -9,6 +9,7 @@ from typing import Any
 from ..containers.base import Connection, Container, Endpoint, key_text
 from ..containers.chain import NetChain, to_layer
 from ..containers.graph import NetGraph
+from ..containers.tree import is_container, leaves, map_leaves
 from ..errors import NetError, ShapeError
 from ..layers.base import Layer, is_coder
 from ..ports import NetPort
@@ -28,7 +29,7 @@ def _index_of(net: Container, spec: Any, function: str) -> int:
 
 
 def _require_container(net: Any, function: str) -> Container:
-    if not isinstance(net, Container):
+    if not is_container(net):
         raise NetError(f"{function}: expected a NetChain or NetGraph, not {type(net).__name__}.")
     return net
 
@@ -52,11 +53,9 @@ def _layers_argument(layers: dict[str, Layer]) -> Any:
 
 def _fresh(layer: Layer) -> Layer:
     """The layer with the types its surroundings gave it forgotten (hyperparameters, arrays and
-    its own port specifications remain), so that it can be inferred again in a new place."""
-    if isinstance(layer, Container):
-        members = {key: _fresh(member) for key, member in layer.layers.items()}
-        return dataclasses.replace(layer, layers=_layers_argument(members))
-    return dataclasses.replace(layer)
+    its own port specifications remain), so that it can be inferred again in a new place: every
+    leaf is rebuilt from its arguments, and so every container above it."""
+    return map_leaves(layer, lambda path, leaf: dataclasses.replace(leaf))
 
 
 class _Pending:
@@ -70,7 +69,7 @@ class _Pending:
 def _members_of(item: Any) -> dict[str, Any] | None:
     if isinstance(item, _Pending):
         return item.members
-    if isinstance(item, Container):
+    if is_container(item):
         return dict(item.layers)
     return None
 
@@ -80,7 +79,7 @@ def _realize(item: Any, transform: Callable[[tuple[str, ...], Layer], Layer], pa
     if members is None:
         return transform(path, item)
     new = {key: _realize(member, transform, (*path, key)) for key, member in members.items()}
-    if isinstance(item, Container) and all(new[k] is members[k] for k in new):
+    if is_container(item) and all(new[k] is members[k] for k in new):
         return item
     base = item.base if isinstance(item, _Pending) else item
     changes = item.changes if isinstance(item, _Pending) else {}
@@ -94,8 +93,8 @@ def _tree_leaves(item: Any, path: tuple[str, ...]) -> dict[tuple[str, ...], Laye
     return {p: leaf for key, member in members.items() for p, leaf in _tree_leaves(member, (*path, key)).items()}
 
 
-def _leaves(layer: Layer, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], Layer]:
-    return _tree_leaves(layer, path)
+def _leaves(layer: Layer) -> dict[tuple[str, ...], Layer]:
+    return dict(leaves(layer))
 
 
 def _dims_conflict(have: tuple[int, ...], need: TensorType) -> bool:
@@ -176,7 +175,7 @@ def _strip_coders(layer: Layer, inputs: bool, outputs: bool) -> Layer:
         changes["input"] = layer.input.port_type
     if outputs and is_coder(layer.output):
         changes["output"] = layer.output.port_type
-    if isinstance(layer, Container):
+    if is_container(layer):
         ports = {p: (s.port_type if is_coder(s) and ((inputs and p in layer.input_ports()) or (outputs and p in layer.output_ports())) else s) for p, s in layer.ports.items()}
         if ports != dict(layer.ports):
             changes["ports"] = ports

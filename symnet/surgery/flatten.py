@@ -6,6 +6,7 @@ from typing import Any
 
 from ..containers.base import Connection, Container, Endpoint, key_text
 from ..containers.chain import NetChain
+from ..containers.tree import is_container
 from ..errors import NetError
 from ..layers.base import Layer, takes_net
 from .common import _build, _chain, _graph, _graph_parts, _index_of, _is_chain, _require_container
@@ -21,7 +22,7 @@ def _flat_parts(net: Container, prefix: tuple[str, ...], levels: int | None) -> 
     inner_outputs: dict[str, Endpoint] = {}
     for key, member in net.layers.items():
         name = "/".join((*prefix, key))
-        if isinstance(member, Container) and (levels is None or levels > 0):
+        if is_container(member) and (levels is None or levels > 0):
             sub_members, sub_connections, _ = _flat_parts(member, (*prefix, key), None if levels is None else levels - 1)
             members.update(sub_members)
             for s, d in sub_connections:
@@ -58,7 +59,7 @@ def NetFlatten(net: Layer, levels: int | None = None) -> Layer:
     ['LinearLayer', 'ElementwiseLayer', 'LinearLayer']
     """
     net = _require_container(net, "NetFlatten")
-    if not any(isinstance(m, Container) for m in net.layers.values()):
+    if not any(is_container(m) for m in net.layers.values()):
         return net
     members, connections, _ = _flat_parts(net, (), levels)
     all_chains = _is_chain(net) and _chains_only(net, levels)
@@ -92,7 +93,7 @@ def _flat_names(paths: list[str]) -> dict[str, str]:
 
 def _chains_only(net: Container, levels: int | None) -> bool:
     for member in net.layers.values():
-        if isinstance(member, Container) and (levels is None or levels > 0):
+        if is_container(member) and (levels is None or levels > 0):
             if not isinstance(member, NetChain) or not _chains_only(member, None if levels is None else levels - 1):
                 return False
     return True

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..containers.base import Container
 from ..containers.chain import NetChain, to_layer
+from ..containers.tree import is_container
 from ..errors import NetError
 from ..layers.base import Layer, takes_net
 from .common import _build, _chain, _fail, _fresh, _graph, _graph_parts, _index_of, _layers_argument, _member_items, _rekeyed, _renumbered, _require_container, _strip_coders, _unique_name
@@ -70,7 +70,7 @@ def NetAppend(net: Layer, layers: Any, *, drop_mismatched_arrays: bool = False) 
     """
     try:
         items = _member_items(layers, "NetAppend")
-        extra = _as_named_chain(items, set(net.layers) if isinstance(net, Container) else set())
+        extra = _as_named_chain(items, set(net.layers) if is_container(net) else set())
     except NetError as error:
         raise _fail("NetAppend", error) from None
     return _join_renamed("NetAppend", net, extra, drop_mismatched_arrays)
@@ -86,7 +86,7 @@ def NetPrepend(net: Layer, layers: Any, *, drop_mismatched_arrays: bool = False)
     """
     try:
         items = _member_items(layers, "NetPrepend")
-        extra = _as_named_chain(items, set(net.layers) if isinstance(net, Container) else set())
+        extra = _as_named_chain(items, set(net.layers) if is_container(net) else set())
     except NetError as error:
         raise _fail("NetPrepend", error) from None
     return _join_renamed("NetPrepend", extra, net, drop_mismatched_arrays)

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..containers.base import Container, key_text
 from ..containers.chain import to_layer
+from ..containers.tree import is_container
 from ..errors import NetError, ShapeError
 from ..layers.base import Layer, as_array_tensor, is_coder, takes_net
 from ..types import TensorType
@@ -31,7 +32,7 @@ def _rebuilt_with(net: Container, members: dict[str, Layer]) -> Container:
 def _replace_at(layer: Layer, path: list[Any], value: Any, walked: list[str]) -> Layer:
     item = path[0]
     where = "/".join(walked)
-    if isinstance(layer, Container):
+    if is_container(layer):
         ports = (*layer.input_ports(), *layer.output_ports())
         if len(path) == 1 and isinstance(item, str) and item not in layer.layers and item in ports:
             return _with_port(layer, item, value, where)
@@ -72,7 +73,7 @@ def _with_port(layer: Layer, port: str, value: Any, where: str) -> Layer:
         value = current.port_type if is_coder(current) else None
     elif not is_coder(value):
         value = TensorType.parse(value)
-    if isinstance(layer, Container):
+    if is_container(layer):
         inputs, outputs = layer.input_ports(), layer.output_ports()
         changes: dict[str, Any] = {"ports": {**layer.ports, port: value}}
         if port == inputs[0] and layer.input is not None:
@@ -114,7 +115,7 @@ def NetReplacePart(net: Layer, rules: Any, *, drop_mismatched_arrays: bool = Fal
         path = list(part) if isinstance(part, list | tuple) else [part]
         if not path:
             raise NetError("NetReplacePart: an empty path names no part.")
-        if not isinstance(current, Container):
+        if not is_container(current):
             try:
                 current = _replace_at(current, path, value, [current.kind])
             except NetError as error:
@@ -150,7 +151,7 @@ def _replace_member(layer: Layer, rules: list[tuple[Any, Any]]) -> Any:
         if _matches(pattern, layer):
             new = replacement(layer) if callable(replacement) and not isinstance(replacement, Layer | type) else replacement
             return to_layer(new)
-    if not isinstance(layer, Container):
+    if not is_container(layer):
         return layer
     members = {key: _replace_member(member, rules) for key, member in layer.layers.items()}
     if all(members[k] is layer.layers[k] for k in members):

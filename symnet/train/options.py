@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from ..containers.tree import is_container
 from ..errors import NetError, OptionError, closest
 
 OPTIONS = (
@@ -243,12 +244,10 @@ def parse_multipliers(rules: Any, net: Any) -> list[MultiplierRule]:
 
 def _resolve(net: Any, parts: list[Any], key: Any) -> tuple[tuple[str, ...], str | None]:
     """(path of keys, array name or None) of a part specification; an error names what is missing."""
-    from ..containers.base import Container
-
     where = f"NetTrain: learning_rate_multipliers: {key!r}"
     layer, path = net, ()
     for position, part in enumerate(parts):
-        if isinstance(layer, Container):
+        if is_container(layer):
             try:
                 name = layer.key_of(part)
             except NetError as error:
