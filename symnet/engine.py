@@ -19,11 +19,10 @@ from torch import nn
 
 from .containers.base import key_text
 from .containers.tree import is_container, leaves
-from .errors import InitializationError, NetError, closest
+from .errors import InitializationError, NetError
 from .layers.base import Layer
+from .prepare import dtype_of, precision_of
 from .symbols import All, Automatic
-
-PRECISIONS = {"Real32": torch.float32, "Real64": torch.float64}
 
 
 # -- flattening -------------------------------------------------------------------------------
@@ -301,10 +300,9 @@ def compiled(net: Layer, target_device: str = "cpu", working_precision: str = "R
     >>> module(torch.ones(4, 3)).shape
     torch.Size([4, 2])
     """
-    if working_precision not in PRECISIONS:
-        raise NetError(f'working_precision="{working_precision}" is not one of "Real32", "Real64".{closest(str(working_precision), PRECISIONS)}')
+    precision = precision_of(working_precision, allow_mixed=False, where="compiled")
     check_initialized(net)
-    return CompiledNet(net).to(device=_device(target_device), dtype=PRECISIONS[working_precision]).eval()
+    return CompiledNet(net).to(device=_device(target_device), dtype=dtype_of(precision)).eval()
 
 
 def uninitialized_layers(net: Layer) -> list[tuple[tuple[str, ...], Layer]]:

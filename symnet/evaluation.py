@@ -23,7 +23,7 @@ import torch
 
 from .containers.base import Container
 from .engine import Automatic, CompiledNet, Plan, _cache, _device, cached_module, path_text, run_batches
-from .errors import NetError, closest
+from .errors import NetError, closest, one_of
 from .layers.base import Layer
 from .ports import NetPort, NetPortGradient
 from .prepare import Prepared, batch_size_of, bf16_supported, dtype_of, precision_of, prepare_inputs
@@ -126,9 +126,8 @@ def evaluate(
     ``working_precision="Mixed"`` computes in bfloat16 under autocast where the processor
     supports it (as NetTrain does) and returns float32 results.
     """
-    if evaluation_mode not in ("Test", "Train"):
-        raise NetError(f'evaluation_mode="{evaluation_mode}" is not one of "Test", "Train".{closest(str(evaluation_mode), ("Test", "Train"))}')
-    precision = precision_of(working_precision)
+    one_of(evaluation_mode, ("Test", "Train"), where=net.kind, option="evaluation_mode")
+    precision = precision_of(working_precision, where=net.kind)
     batch_size = batch_size_of(batch_size, net.kind)
     dtype = dtype_of(precision)
     device = _device(target_device)

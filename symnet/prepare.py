@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import InputError, NetError, closest
+from .errors import InputError, NetError, closest, number, one_of
 from .layers.base import Layer
 from .types import VARYING, TensorType
 
@@ -50,14 +50,10 @@ from .types import VARYING, TensorType
 PRECISIONS: dict[str, torch.dtype] = {"Real32": torch.float32, "Real64": torch.float64, "Mixed": torch.float32}
 
 
-def precision_of(working_precision: Any, *, allow_mixed: bool = True, where: str = "") -> str:
+def precision_of(working_precision: Any, *, allow_mixed: bool = True, where: str = "net(x)") -> str:
     """The checked ``working_precision``: "Real32", "Real64" or (where allowed) "Mixed"."""
     allowed = tuple(PRECISIONS) if allow_mixed else ("Real32", "Real64")
-    if not isinstance(working_precision, str) or working_precision not in allowed:
-        listed = ", ".join(f'"{name}"' for name in allowed)
-        prefix = f"{where}: " if where else ""
-        raise NetError(f"{prefix}working_precision={_literal(working_precision)} is not one of {listed}.{closest(str(working_precision), allowed)}")
-    return working_precision
+    return one_of(working_precision, allowed, where=where, option="working_precision")  # type: ignore[no-any-return]
 
 
 def dtype_of(precision: str) -> torch.dtype:
@@ -76,15 +72,8 @@ def bf16_supported(device: str = "cpu") -> bool:
 
 def batch_size_of(batch_size: Any, where: str) -> int | None:
     """The checked evaluation ``batch_size``: a positive int, or None (automatic)."""
-    if batch_size is None:
-        return None
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1:
-        raise NetError(f"{where}: batch_size={_literal(batch_size)} must be a positive int (the number of examples per batch), or None to choose automatically.")
-    return int(batch_size)
-
-
-def _literal(value: Any) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
+    return number(batch_size, where=where, option="batch_size", integer=True, minimum=1, none_ok=True,  # type: ignore[no-any-return]
+                  fix="It is the number of examples evaluated at a time; None chooses it.")
 
 
 # -- columns ------------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ def test_wrong_dtype_and_ragged(net):
 
 
 def test_options_are_checked(net):
-    with pytest.raises(NetError, match=r'working_precision="Real16" is not one of "Real32", "Real64", "Mixed"\. Did you mean "Real64"\?'):
+    with pytest.raises(NetError, match=r'NetChain: working_precision must be one of "Real32", "Real64", "Mixed"; received "Real16"\. Did you mean "Real64"\?'):
         net([0.0] * 4, working_precision="Real16")
     with pytest.raises(NetError, match=r"target_device='tpu' is not a device"):
         net([0.0] * 4, target_device="tpu")
@@ -144,7 +144,7 @@ def test_evaluation_mode_train_activates_dropout_and_changes_nothing():
     np.testing.assert_allclose(norm(data, evaluation_mode="Train"), [[-1, -1], [1, 1]], atol=1e-3)
     # the moving statistics are untouched: test mode still uses mean 0, variance 1
     np.testing.assert_allclose(norm(data), data / np.sqrt(1 + 1e-5), rtol=1e-5)
-    with pytest.raises(NetError, match=r'evaluation_mode="Training" is not one of "Test", "Train"\. Did you mean "Train"\?'):
+    with pytest.raises(NetError, match=r'NetChain: evaluation_mode must be one of "Test", "Train"; received "Training"\. Did you mean "Train"\?'):
         net(ones, evaluation_mode="Training")
 
 

@@ -189,6 +189,12 @@ def input_column(net: Layer, port: str, values: Any, coder: Any, dtype: torch.dt
     """One input port's examples, checked, with their per-batch encoding: the one data path
     (:func:`symnet.prepare.port_column`) reading the data as a batch."""
     column, _ = port_column(net, port, values, coder, dtype, f"{where}: input {port}", batch=True)
+    if column.lengths is not None:
+        # The engine pads and passes lengths, but a loss over a padded output would count the
+        # padding: refuse rather than train on it silently.
+        low, high = int(column.lengths.min()), int(column.lengths.max())
+        raise InputError(f"{where}: input {port}: the sequences have different lengths ({low} to {high}); training on a padded batch is not supported yet. "
+                         "Give sequences of one length (or an encoder with padding_index), or evaluate such batches with net(x), which pads them.")
     return column
 
 
