@@ -32,7 +32,8 @@ from .layers.pooling import PaddingLayer, PoolingLayer, ResizeLayer
 from .layers.recurrent import BasicRecurrentLayer, GatedRecurrentLayer, LongShortTermMemoryLayer
 from .layers.reduce import AggregationLayer, DotLayer, SummationLayer, TotalLayer
 from .layers.sequence import EmbeddingLayer, SequenceIndicesLayer, SequenceLastLayer, SequenceMostLayer, SequenceRestLayer, SequenceReverseLayer
-from .layers.structure import AppendLayer, CatenateLayer, FlattenLayer, PartLayer, PrependLayer, ReplicateLayer, ReshapeLayer, TransposeLayer
+from .layers.sequence_ends import AppendLayer, PrependLayer
+from .layers.structure import CatenateLayer, FlattenLayer, PartLayer, ReplicateLayer, ReshapeLayer, TransposeLayer
 from .measure import NetMeasurements
 from .models import NetModel
 from .ports import NetPort, NetPortGradient

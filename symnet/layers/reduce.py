@@ -9,8 +9,8 @@ import torch
 
 from ..errors import ShapeError
 from ..types import TensorType
+from .axes import _check_axis, _levels_tuple, _shape, _unify_dims
 from .base import Layer, option_value
-from .structure import _check_axis, _levels_tuple, _shape, _unify_dims
 
 
 def _infer_reduction(types: dict[str, TensorType], levels: tuple[int, ...] | None) -> dict[str, TensorType]:

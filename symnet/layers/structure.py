@@ -1,5 +1,6 @@
-"""Layers that rearrange, select, join and reduce arrays: Flatten, Reshape, Transpose,
-Catenate, Part, Aggregation, Replicate, Append, Prepend, Total, Summation and Dot.
+"""Layers that rearrange, select and join arrays: Flatten, Reshape, Transpose, Catenate, Part
+and Replicate (the sequence-end layers Append and Prepend are in sequence_ends.py, the
+reductions in reduce.py, the axis helpers they share in axes.py).
 
 Levels and axes count from 0 over the dimensions of one example (the batch axis is not
 counted); negative ones count from the end. Shapes are inferred in both directions where the
@@ -12,84 +13,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 
 from ..errors import InputError, NetError, ShapeError
 from ..symbols import All
 from ..types import VARYING, Dim, TensorType, dim_str
+from .axes import _batched, _check_axis, _combine, _is_int, _missing_part, _shape, _unify_dims
 from .base import Layer
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _batched(axis: int) -> int:
-    """An axis of one example as an axis of the batch (the batch axis comes first)."""
-    return axis + 1 if axis >= 0 else axis
-
-
-def _shape(dims: Sequence[Dim]) -> str:
-    """Dims as the messages show shapes: ``(2, 3)``, ``(6,)``, ``(?, 4)``, ``(n, 3)``."""
-    text = ", ".join(dim_str(d) for d in dims)
-    return f"({text},)" if len(dims) == 1 else f"({text})"
-
-
-def _check_axis(axis: int, t: TensorType, what: str = "level") -> int:
-    """``axis`` as a non-negative axis of ``t``; a ShapeError if ``t`` has no such axis."""
-    rank = t.rank or 0
-    if rank == 0:
-        raise ShapeError(f"{what} {axis} needs an array but the input is a scalar {t}.")
-    if not -rank <= axis < rank:
-        raise ShapeError(f"{what} {axis} is outside the input {t} of rank {rank}: use 0 … {rank - 1}, or a negative {what} counting from the end.")
-    return axis % rank
-
-
-def _unify_dims(a: Sequence[Dim], b: Sequence[Dim] | None, message: str) -> tuple[Dim, ...]:
-    """The more specific of two shapes of the same rank, or a ShapeError with ``message``."""
-    if b is None:
-        return tuple(a)
-    try:
-        return TensorType(tuple(a)).unify(TensorType(tuple(b))).dims  # type: ignore[return-value]
-    except ShapeError:
-        raise ShapeError(message) from None
-
-
-def _combine(dims: Sequence[Dim], op: str) -> Dim:
-    """The product (``op="*"``) or sum (``"+"``) of dims: Varying if any varies, unknown if any is."""
-    if any(d == VARYING for d in dims):
-        return VARYING
-    if any(d is None for d in dims):
-        return None
-    return math.prod(dims) if op == "*" else sum(dims)  # type: ignore[arg-type]
-
-
-def _missing_part(parts: Sequence[Dim], total: Dim, op: str) -> Dim | None:
-    """The one unknown part of a known product/sum, or None if it cannot be found.
-
-    Returns 0 if the known parts cannot make ``total`` (the caller raises)."""
-    if not _is_int(total) or sum(d is None for d in parts) != 1 or not all(d is None or _is_int(d) for d in parts):
-        return None
-    known = [d for d in parts if d is not None]
-    if op == "*":
-        rest = math.prod(known)  # type: ignore[arg-type]
-        return total // rest if total % rest == 0 else 0  # type: ignore[operator]
-    rest = sum(known)  # type: ignore[arg-type]
-    return total - rest if total > rest else 0  # type: ignore[operator]
-
-
-def _levels_tuple(kind: str, levels: Any) -> tuple[int, ...] | None:
-    if levels is None:
-        return None
-    items = (levels,) if _is_int(levels) else levels
-    if not isinstance(items, Sequence) or isinstance(items, str) or not items or not all(_is_int(a) for a in items):
-        raise NetError(f"{kind}: the levels must be None, an int or a non-empty tuple of ints, not {levels!r}.")
-    return tuple(items)
-
-
-# -- Flatten, Reshape, Transpose ----------------------------------------------------------------
+# -- Flatten, Reshape, Transpose --------------------------------------------------------------
 @dataclass(frozen=True, eq=False, repr=False)
 class FlattenLayer(Layer):
     """Flattens its input: all of it into a vector, or some of its leading or trailing axes.
@@ -278,7 +213,7 @@ class TransposeLayer(Layer):
         return x.permute(0, *(p + 1 for p in order))
 
 
-# -- Catenate, Append, Prepend ------------------------------------------------------------------
+# -- Catenate ---------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False, repr=False)
 class CatenateLayer(Layer):
     """Joins its inputs along ``level`` (default: the first axis). Ports ``Input1 … Inputn``;
@@ -353,92 +288,7 @@ class CatenateLayer(Layer):
         return torch.cat(inputs, dim=_batched(self.level))
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class _SequenceEndLayer(Layer):
-    """What AppendLayer and PrependLayer share: a sequence and one element of it."""
-
-    element: Any = field(default=None, kw_only=True)
-    at_end: ClassVar[bool] = True
-
-    def input_ports(self) -> tuple[str, ...]:
-        return ("Input", "Element")
-
-    def port_specs(self) -> dict[str, Any]:
-        specs = super().port_specs()
-        if self.element is not None:
-            specs["Element"] = self.element
-        return specs
-
-    def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
-        s, e, y = types["Input"], types["Element"], types["Output"]
-        if s.rank == 0:
-            raise ShapeError(f'port "Input" needs a sequence (an array with a first axis to extend) but received the scalar {s}.')
-        if y.rank == 0:
-            raise ShapeError(f"the output must be a sequence, not the scalar {y}.")
-        rank = e.rank if e.rank is not None else (s.rank - 1 if s.rank is not None else (y.rank - 1 if y.rank is not None else None))
-        if rank is None:
-            return types
-        element: tuple[Dim, ...] = e.dims if e.dims is not None else (None,) * rank
-        if s.dims is not None:
-            element = _unify_dims(element, s.dims[1:], f'port "Element" has shape {e} but the elements of port "Input" {s} have shape {_shape(s.dims[1:])}.')
-        if y.dims is not None:
-            element = _unify_dims(element, y.dims[1:], f'port "Element" has shape {_shape(element)} but the elements of the output {y} have shape {_shape(y.dims[1:])}.')
-        length = s.dims[0] if s.dims is not None else None
-        out = y.dims[0] if y.dims is not None else None
-        grown = length + 1 if _is_int(length) else length
-        try:
-            out = TensorType((grown,)).unify(TensorType((out,))).dims[0]  # type: ignore[index]
-        except ShapeError:
-            raise ShapeError(f'the sequence {s} grows to {grown} elements but the output {y} has {out}.') from None
-        if length is None and (out == VARYING or (_is_int(out) and out > 1)):
-            length = VARYING if out == VARYING else out - 1
-        types["Input"] = s.with_dims((length, *element))
-        types["Element"] = e.with_dims(element)
-        types["Output"] = s.with_dims((out, *element))
-        return types
-
-    # In a padded batch the element goes right after each example's own last element.
-    uses_lengths: ClassVar[bool] = True
-
-    def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor | None:
-        return lengths + 1
-
-    def forward(self, arrays: Mapping[str, torch.Tensor], sequence: torch.Tensor, element: torch.Tensor, training: bool = False, lengths: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
-        element = element.unsqueeze(1)
-        if not self.at_end:
-            return torch.cat([element, sequence], dim=1)
-        if lengths is None:
-            return torch.cat([sequence, element], dim=1)
-        grown = torch.cat([sequence, torch.zeros_like(element)], dim=1)
-        rows = torch.arange(sequence.shape[0], device=sequence.device)
-        return grown.index_put((rows, lengths.to(sequence.device)), element[:, 0])
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class AppendLayer(_SequenceEndLayer):
-    """Appends ``Element`` (shape ``d…``) to the sequence ``Input`` (shape ``(n, d…)``),
-    giving a sequence of ``n + 1``. ``input=`` and ``element=`` give the two ports' shapes.
-
-    >>> AppendLayer()({"Input": [[1.0, 2.0]], "Element": [3.0, 4.0]}).tolist()
-    [[1.0, 2.0], [3.0, 4.0]]
-    """
-
-    at_end = True
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class PrependLayer(_SequenceEndLayer):
-    """Prepends ``Element`` (shape ``d…``) to the sequence ``Input`` (shape ``(n, d…)``),
-    giving a sequence of ``n + 1``. ``input=`` and ``element=`` give the two ports' shapes.
-
-    >>> PrependLayer()({"Input": [[1.0, 2.0]], "Element": [3.0, 4.0]}).tolist()
-    [[3.0, 4.0], [1.0, 2.0]]
-    """
-
-    at_end = False
-
-
-# -- Part, Replicate ----------------------------------------------------------------------------
+# -- Part, Replicate --------------------------------------------------------------------------
 def _part_item(item: Any) -> int | slice | tuple[int, ...]:
     """One axis of a part specification: an index, a span (slice) or a list of indices."""
     if _is_int(item):

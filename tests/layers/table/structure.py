@@ -1,4 +1,4 @@
-"""Entries of symnet/layers/structure.py: Flatten, Reshape, Transpose, Catenate, Part, Replicate, Append, Prepend."""
+"""Entries of symnet/layers/structure.py (Flatten, Reshape, Transpose, Catenate, Part, Replicate) and sequence_ends.py (Append, Prepend)."""
 
 import torch
 
