@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .containers.base import Container
+from .containers.tree import is_container
 from .engine import Automatic, CompiledNet, Plan, _cache, _device, cached_module, path_text, run_batches
 from .errors import NetError, closest, one_of
 from .layers.base import Layer
@@ -37,7 +37,7 @@ def _resolve_path(net: Layer, path: Sequence[Any], what: str) -> tuple[tuple[str
     items = list(path)
     while items:
         item = items[0]
-        if isinstance(layer, Container):
+        if is_container(layer):
             is_port = isinstance(item, str) and item in (*layer.input_ports(), *layer.output_ports()) and (item not in layer.layers)
             if is_port and len(items) == 1:
                 return tuple(keys), layer, item

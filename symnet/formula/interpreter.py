@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import sympy
 
-from ..containers.base import Container, key_text
+from ..containers.base import key_text
 from ..containers.graph import NetGraph
+from ..containers.tree import is_container
 from ..errors import NetError, closest
 from ..layers.base import Layer
 from ..ports import NetPort
@@ -64,7 +65,7 @@ def _port_dims(net: Layer, layer: Layer, path: Path, port: str) -> tuple[int, ..
 
 def walk(net: Layer, inputs: Mapping[str, Any], leaf: Callable[[Layer, list[Any], Path], list[Any]], path: Path = ()) -> dict[str, Any]:
     """Values of ``net``'s outputs: containers are walked member by member, layers go to ``leaf``."""
-    if not isinstance(net, Container):
+    if not is_container(net):
         return dict(zip(net.output_ports(), leaf(net, [inputs[p] for p in net.input_ports()], path)))
     sources = {destination: source for source, destination in net.connections}  # type: ignore[attr-defined]
     values: dict[Any, Any] = {(None, port): value for port, value in inputs.items()}
@@ -204,11 +205,11 @@ def array_path(net: Layer, spec: Any) -> tuple[Path, str]:
     items = list(spec)
     keys: list[str] = []
     layer = net
-    while len(items) > 1 and isinstance(layer, Container):
+    while len(items) > 1 and is_container(layer):
         keys.append(layer.key_of(items.pop(0)))
         layer = layer.layers[keys[-1]]
     name = items[0] if len(items) == 1 else None
-    if isinstance(layer, Container) or name not in layer.array_names():
+    if is_container(layer) or name not in layer.array_names():
         arrays = ", ".join(f'"{a}"' for a in layer.array_names()) or "none"
         raise NetError(f"NetFormula: wrt={spec!r} names no array; give a layer and one of its arrays, such as [0, \"Weights\"] (the arrays of {where(net, tuple(keys))}: {arrays}).")
     return tuple(keys), name
