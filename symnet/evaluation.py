@@ -126,7 +126,8 @@ def evaluate(
     ``working_precision="Mixed"`` computes in bfloat16 under autocast where the processor
     supports it (as NetTrain does) and returns float32 results.
     """
-    one_of(evaluation_mode, ("Test", "Train"), where=net.kind, option="evaluation_mode")
+    if evaluation_mode != "Test":
+        one_of(evaluation_mode, ("Test", "Train"), where=net.kind, option="evaluation_mode")
     precision = precision_of(working_precision, where=net.kind)
     batch_size = batch_size_of(batch_size, net.kind)
     dtype = dtype_of(precision)

@@ -241,3 +241,8 @@ def test_nettrain_refuses_sequences_of_different_lengths_until_its_losses_mask_p
     net = NetChain([EmbeddingLayer(2, 10), ElementwiseLayer("Tanh")], input="Varying")
     with pytest.raises(InputError, match=r"NetTrain: input Input: the sequences have different lengths \(3 to 5\); training on a padded batch is not supported yet"):
         NetTrain(net, {"Input": [np.array([1, 2, 3]), np.array([1, 2, 3, 4, 5])], "Output": [np.zeros((3, 2)), np.zeros((5, 2))]}, **QUIET)
+
+
+def test_strings_of_different_lengths_are_padded_by_the_data_path() -> None:
+    net = NetInitialize(NetChain([EmbeddingLayer(2), ElementwiseLayer("Tanh")], input=NetEncoder("Characters", "abc")), random_seeding=0)
+    _each_alone_equals_batch(net, ["abc", "a", "cabca"], ["abc", "a", "cabca"])
