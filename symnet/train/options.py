@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from .. import prepare
 from ..containers.tree import is_container
 from ..errors import NetError, OptionError, closest
 
@@ -45,7 +46,7 @@ METHOD_DEFAULTS: dict[str, dict[str, Any]] = {
 COMMON_SUBOPTIONS = {"l2_regularization": 0.0, "gradient_clipping": None, "learning_rate_schedule": "Cosine", "warmup": 0.0}
 AUTOMATIC_LEARNING_RATES = {"ADAM": 2e-3, "AdamW": 2e-3, "SGD": 0.05, "RMSProp": 1e-3}
 SCHEDULES = ("Cosine", "OneCycle", "Constant", "Linear")
-PRECISIONS = ("Real32", "Real64", "Mixed")
+PRECISIONS = tuple(prepare.PRECISIONS)
 
 
 def check_unknown_options(options: Mapping[str, Any]) -> None:
@@ -309,14 +310,12 @@ def parse_stopping_criterion(spec: Any) -> StoppingCriterion | None:
 
 
 def precision_of(name: Any) -> str:
-    return choice(name, PRECISIONS, "working_precision")
+    """The one precision check (symnet.prepare), as net(x) and NetMeasurements make it."""
+    return prepare.precision_of(name, where="NetTrain")
 
 
 def bf16_supported() -> bool:
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
+    return prepare.bf16_supported()
 
 
 def positive_int(value: Any, name: str) -> int:

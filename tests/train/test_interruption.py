@@ -166,7 +166,7 @@ def test_unknown_measurement_property_precision_and_multiplier_rule(blobs, class
         NetTrain(classifier(), (x, y), training_progress_measurements=["Acuracy"])
     with pytest.raises(NetError, match=r'NetTrain: \'LosPlot\' is not a property of the results.*Did you mean "LossPlot"\?'):
         NetTrain(classifier(), (x, y), "LosPlot")
-    with pytest.raises(OptionError, match=r'working_precision=\'Real16\' is not one of "Real32", "Real64", "Mixed"'):
+    with pytest.raises(OptionError, match=r'NetTrain: working_precision must be one of "Real32", "Real64", "Mixed"; received "Real16"'):
         NetTrain(classifier(), (x, y), working_precision="Real16")
     with pytest.raises(OptionError, match=r"learning_rate_multipliers: 'clasifier': the NetChain has no layer 'clasifier'; its layers: 0, 1, 2, 3\."):
         NetTrain(classifier(), (x, y), learning_rate_multipliers={"clasifier": 0})
