@@ -12,6 +12,7 @@ from . import formula as _formula
 from .coders import NetDecoder, NetEncoder
 from .containers.chain import NetChain
 from .containers.graph import NetGraph
+from .containers.operators import NetBidirectionalOperator, NetFoldOperator, NetMapOperator, NetNestOperator
 from .display import NetInformation
 from .engine import All, Automatic, CompiledNet, compiled
 from .errors import ExpressionError, GraphError, InitializationError, InputError, NetError, OptionError, ShapeError
@@ -84,6 +85,7 @@ __all__ = [
     "MeanSquaredLossLayer",
     "NetAppend",
     "NetArrayLayer",
+    "NetBidirectionalOperator",
     "NetChain",
     "NetDecoder",
     "NetDelete",
@@ -92,14 +94,17 @@ __all__ = [
     "NetError",
     "NetExtract",
     "NetFlatten",
+    "NetFoldOperator",
     "NetFormula",
     "NetGraph",
     "NetInformation",
     "NetInitialize",
     "NetInsert",
     "NetJoin",
+    "NetMapOperator",
     "NetMeasurements",
     "NetModel",
+    "NetNestOperator",
     "NetPort",
     "NetPortGradient",
     "NetPrepend",

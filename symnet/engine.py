@@ -9,6 +9,7 @@ net, so calling a net twice does not rebuild it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ class Plan:
     outputs: dict[str, int] = field(default_factory=dict)
     port_wires: dict[tuple[tuple[str, ...], str], int] = field(default_factory=dict)
     wire_count: int = 0
+    #: operators (NetMapOperator …): leaf index -> the plan of each member net, by member key
+    members: dict[int, dict[str, Plan]] = field(default_factory=dict)
 
     def new_wire(self) -> int:
         self.wire_count += 1
@@ -45,7 +48,21 @@ class Plan:
 def _flatten(layer: Layer, path: tuple[str, ...], in_wires: dict[str, int], plan: Plan) -> dict[str, int]:
     for port, wire in in_wires.items():
         plan.port_wires[(path, port)] = wire
-    if is_container(layer):
+    if is_container(layer) and getattr(layer, "runs_members", False):
+        # An operator (NetMapOperator, NetFoldOperator …) runs its member nets itself, over
+        # reshaped batches or step by step: it is one step, and each member a plan of its own
+        # whose leaves join the net's leaves (so their arrays are trained and extracted as usual).
+        members = {}
+        for key, member in layer.layers.items():
+            sub = Plan(leaves=plan.leaves, members=plan.members)
+            sub.inputs = {p: sub.new_wire() for p in member.input_ports()}
+            sub.outputs = _flatten(member, (*path, key), dict(sub.inputs), sub)
+            members[key] = sub
+        outs = {p: plan.new_wire() for p in layer.output_ports()}
+        plan.members[len(plan.leaves)] = members
+        plan.steps.append((len(plan.leaves), tuple(in_wires[p] for p in layer.input_ports()), tuple(outs[p] for p in layer.output_ports())))
+        plan.leaves.append((path, layer))
+    elif is_container(layer):
         wires: dict[tuple[str | None, str], int] = {(None, p): w for p, w in in_wires.items()}
         source_of = {destination: source for source, destination in layer.connections}  # type: ignore[attr-defined]
         for key in layer.order():
@@ -107,7 +124,7 @@ class CompiledNet(nn.Module):
         self.leaves = nn.ModuleList(LeafModule(layer) for _, layer in self.plan.leaves)
         # Leaves are called through .forward: nn.Module.__call__'s hook machinery costs a few
         # microseconds per layer, which is most of the overhead of evaluating one example.
-        self._steps = [(self.leaves[i].forward, ins, outs) for i, ins, outs in self.plan.steps]
+        self._steps = [(self._step_function(i), ins, outs) for i, ins, outs in self.plan.steps]
         self._layers = [self.plan.leaves[i][1] for i, _, _ in self.plan.steps]
         self.input_wires = tuple(self.plan.inputs[p] for p in net.input_ports())
         self.output_wires = tuple(self.plan.outputs[p] for p in net.output_ports())
@@ -116,6 +133,42 @@ class CompiledNet(nn.Module):
         # In a single chain, wire -> how many steps compute it (the input wire: none).
         self._chain_depth = {self.input_wires[0]: 0, **{outs[0]: i + 1 for i, (_, _, outs) in enumerate(self._steps)}} if self._single_chain else {}
         self._uses_lengths = any(layer.uses_lengths for layer in self._layers)
+
+    def _step_function(self, index: int) -> Any:
+        """What computes step ``index``: its leaf's forward, or for an operator, its
+        ``run_members(runners, *inputs, lengths=…)`` with a runner per member net."""
+        members = self.plan.members.get(index)
+        if members is None:
+            return self.leaves[index].forward
+        runners = {key: self._member_runner(sub) for key, sub in members.items()}
+        return functools.partial(self.plan.leaves[index][1].run_members, runners)  # type: ignore[attr-defined]
+
+    def _member_runner(self, sub: Plan) -> Any:
+        """A function running a member's plan: ``run(*inputs, lengths=None) -> outputs``; the
+        lengths go to every member layer that uses them (members keep their inputs' lengths)."""
+        steps = [(self._step_function(i), ins, outs, getattr(self.plan.leaves[i][1], "uses_lengths", False)) for i, ins, outs in sub.steps]
+        in_wires, out_wires = list(sub.inputs.values()), list(sub.outputs.values())
+
+        def run(*inputs: torch.Tensor, lengths: torch.Tensor | None = None) -> list[torch.Tensor]:
+            values: list[Any] = [None] * sub.wire_count
+            for wire, x in zip(in_wires, inputs):
+                values[wire] = x
+            for function, ins, outs, uses_lengths in steps:
+                if not ins:
+                    result = function()
+                    result = result.unsqueeze(0).expand(inputs[0].shape[0], *result.shape)
+                elif lengths is not None and uses_lengths:
+                    result = function(*[values[i] for i in ins], lengths=lengths)
+                else:
+                    result = function(*[values[i] for i in ins])
+                if len(outs) == 1:
+                    values[outs[0]] = result
+                else:
+                    for wire, value in zip(outs, result):
+                        values[wire] = value
+            return [values[w] for w in out_wires]
+
+        return run
 
     def _is_linear(self) -> bool:
         wire = self.input_wires[0] if self.input_wires else -1
@@ -194,8 +247,10 @@ class CompiledNet(nn.Module):
         """Lengths follow the wires: a layer's outputs get ``output_lengths`` of its first input's."""
         incoming = wire_lengths[ins[0]] if ins else None
         outgoing = layer.output_lengths(incoming) if incoming is not None else None
-        for wire in outs:
-            wire_lengths[wire] = outgoing
+        for port, wire in zip(layer.output_ports(), outs):
+            # only outputs with a varying first axis have lengths (not a recurrent layer's "State")
+            dims = layer.types[port].dims if len(outs) > 1 else None  # type: ignore[index]
+            wire_lengths[wire] = None if dims is not None and (not dims or dims[0] != "Varying") else outgoing
 
     def leaf_arrays(self) -> dict[tuple[str, ...], dict[str, torch.Tensor]]:
         """The current arrays of every leaf, by path (detached copies)."""

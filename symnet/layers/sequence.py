@@ -225,13 +225,18 @@ class SequenceReverseLayer(Layer):
         return same_type(types)
 
     def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, training: bool = False, lengths: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
-        if lengths is None or bool((lengths == x.shape[1]).all()):
-            return x.flip(1)
-        lengths = lengths.to(device=x.device, dtype=torch.int64)
-        steps = torch.arange(x.shape[1], device=x.device).unsqueeze(0)
-        # position t of example b reads position L_b - 1 - t; the padding stays where it is
-        source = torch.where(steps < lengths.unsqueeze(1), lengths.unsqueeze(1) - 1 - steps, steps)
-        return x.gather(1, source.view(*source.shape, *([1] * (x.dim() - 2))).expand_as(x))
+        return reverse_sequences(x, lengths)
+
+
+def reverse_sequences(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+    """Each example of the batch ``x`` reversed along axis 1 within its own length."""
+    if lengths is None or bool((lengths == x.shape[1]).all()):
+        return x.flip(1)
+    lengths = lengths.to(device=x.device, dtype=torch.int64)
+    steps = torch.arange(x.shape[1], device=x.device).unsqueeze(0)
+    # position t of example b reads position L_b - 1 - t; the padding stays where it is
+    source = torch.where(steps < lengths.unsqueeze(1), lengths.unsqueeze(1) - 1 - steps, steps)
+    return x.gather(1, source.view(*source.shape, *([1] * (x.dim() - 2))).expand_as(x))
 
 
 @dataclass(frozen=True, eq=False, repr=False)
