@@ -239,6 +239,9 @@ def broadcast_dims(shapes: list[tuple[Any, ...]]) -> tuple[Any, ...]:
     for axis in range(rank):
         dims = [s[len(s) - rank + axis] for s in shapes if len(s) - rank + axis >= 0]
         concrete = {d for d in dims if d != 1 and d is not None}
+        if len(concrete) > 1 and VARYING in concrete:
+            # a varying length meets a known one (the same sequence, measured): the known one
+            concrete.discard(VARYING)
         if len(concrete) > 1:
             raise ShapeError(f"the shapes {', '.join(str(TensorType(s)) for s in shapes)} cannot be broadcast together.")
         if concrete:
