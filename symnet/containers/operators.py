@@ -20,7 +20,8 @@ import torch
 from ..errors import NetError, ShapeError
 from ..layers.base import MAX_INFERENCE_ROUNDS, Layer
 from ..types import TensorType
-from .base import Connection, Container, key_text, to_layer
+from .base import Connection, Container, key_text
+from .chain import to_layer
 
 Runner = Callable[..., list[torch.Tensor]]
 
