@@ -2,6 +2,16 @@
 # Fashion-MNIST comes from Debian's package dataset-fashion-mnist when it can be installed;
 # otherwise symnet.datasets downloads the official files (MD5-checked) on first use.
 set -u
+# Debian's word lists, for the text examples (examples/language_classifier.py, word_generator.py).
+if [ ! -f /usr/share/dict/ngerman ] || [ ! -f /usr/share/dict/spanish ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's word lists ..."
+    (apt-get install -y -qq wamerican wfrench wngerman witalian wspanish || (apt-get update -qq && apt-get install -y -qq wamerican wfrench wngerman witalian wspanish)) >/dev/null 2>&1 \
+      || echo "could not install the word lists; the text examples' tests will be skipped"
+  else
+    echo "the word lists are not in /usr/share/dict (sudo apt-get install wamerican wfrench wngerman witalian wspanish); the text examples' tests will be skipped"
+  fi
+fi
 dir=/usr/share/datasets/fashion-mnist
 if [ -f "$dir/train-images-idx3-ubyte.gz" ]; then exit 0; fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

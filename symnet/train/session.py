@@ -217,7 +217,9 @@ class Session:
                 _, outputs, targets = self.evaluate(table, limit=10000)
                 if outputs is not None and targets is not None:
                     classes = outputs.shape[-1]
-                    confusion = metrics.confusion_matrix(outputs, measuring.class_targets(targets, self.target_form), classes)
+                    # a sequence of predictions (a language model's) counts every position
+                    actual = measuring.class_targets(targets, self.target_form).reshape(-1)
+                    confusion = metrics.confusion_matrix(outputs.reshape(-1, classes), actual, classes)
                     decoder = self.coders.get(term.port)
                     labels = list(decoder.labels) if hasattr(decoder, "labels") else (list(self.class_names) if self.class_names is not None else list(range(classes)))
             if state.best_arrays is not None:
