@@ -68,7 +68,7 @@ class LinearLayer(Layer):
         out_size = _product(y.dims) if y.dims is not None else None
         in_size = _product(x.dims) if x.dims is not None else None
         if x.dims is not None and any(d == VARYING for d in x.dims):
-            raise ShapeError(f'port "Input" has a varying dimension {x}, which a LinearLayer cannot flatten; apply it per position with a 1D ConvolutionLayer of kernel size 1, or aggregate the sequence first (AggregationLayer).')
+            raise ShapeError(f'port "Input" has a varying dimension {x}, which a LinearLayer cannot flatten; apply it to each element with NetMapOperator(LinearLayer(…)), or reduce the sequence first (SequenceLastLayer, AggregationLayer).')
         w = w.unify(TensorType((out_size, in_size)))
         if y.dims is None and w.dims is not None and w.dims[0] is not None and out_dims is None:
             y = TensorType((w.dims[0],))

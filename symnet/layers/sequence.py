@@ -192,7 +192,7 @@ class SequenceMostLayer(_SequenceDropLayer):
 
     def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, training: bool = False, lengths: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
         lengths = _lengths_or_full(x, lengths)
-        _refuse_empty(self.kind, lengths)
+        _refuse_empty(self.kind, lengths, 2)
         # The element dropped from a shorter example sits inside the padded batch: zero it.
         return _zero_padding(x[:, :-1], lengths - 1) if bool((lengths < x.shape[1]).any()) else x[:, :-1]
 
@@ -206,7 +206,7 @@ class SequenceRestLayer(_SequenceDropLayer):
     """
 
     def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, training: bool = False, lengths: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
-        _refuse_empty(self.kind, _lengths_or_full(x, lengths))
+        _refuse_empty(self.kind, _lengths_or_full(x, lengths), 2)
         return x[:, 1:]
 
 

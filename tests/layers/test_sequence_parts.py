@@ -19,7 +19,7 @@ from symnet import (
     TensorType,
 )
 
-LENGTHS = torch.tensor([4, 1, 3])
+LENGTHS = torch.tensor([4, 2, 3])
 
 
 def padded(seed=0, steps=4, size=2):
@@ -63,8 +63,8 @@ def test_sequence_layers_with_lengths(layer, alone):
 
 
 def test_sequence_output_lengths():
-    assert SequenceMostLayer().output_lengths(LENGTHS).tolist() == [3, 0, 2]
-    assert SequenceRestLayer().output_lengths(LENGTHS).tolist() == [3, 0, 2]
+    assert SequenceMostLayer().output_lengths(LENGTHS).tolist() == [3, 1, 2]
+    assert SequenceRestLayer().output_lengths(LENGTHS).tolist() == [3, 1, 2]
     assert SequenceLastLayer().output_lengths(LENGTHS) is None
 
 
@@ -72,7 +72,7 @@ def test_sequence_indices():
     layer = SequenceIndicesLayer(10, input=("Varying", 2))
     assert layer.types["Output"] == TensorType(("Varying",), "Integer", 10)
     out = layer.forward({}, padded(), lengths=LENGTHS)
-    assert out.tolist() == [[0, 1, 2, 3], [0, 0, 0, 0], [0, 1, 2, 0]]
+    assert out.tolist() == [[0, 1, 2, 3], [0, 1, 0, 0], [0, 1, 2, 0]]
     assert layer.forward({}, padded()).tolist() == [[0, 1, 2, 3]] * 3
     # positional embeddings the Wolfram way: positions into an EmbeddingLayer
     net = NetInitialize(NetChain([SequenceIndicesLayer(6), EmbeddingLayer(3)], input="Varying"))
