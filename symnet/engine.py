@@ -20,7 +20,7 @@ from torch import nn
 
 from .containers.base import key_text
 from .containers.tree import is_container, leaves
-from .errors import InitializationError, NetError
+from .errors import InitializationError, NetError, closest
 from .layers.base import Layer
 from .prepare import dtype_of, precision_of
 from .symbols import All, Automatic
@@ -383,13 +383,20 @@ def check_initialized(net: Layer) -> None:
 
 
 def _device(target_device: Any) -> str:
-    name = str(target_device).lower()
+    """``"cpu"``, ``"cuda"`` or ``"cuda:N"`` for a target_device option (Wolfram's "GPU" is "cuda")."""
+    available = ["cpu", *(["cuda", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))] if torch.cuda.is_available() else [])]
+    listed = ", ".join(f'"{d}"' for d in available)
+    name = target_device.lower() if isinstance(target_device, str) else None
     if name in ("gpu", "cuda"):
         name = "cuda"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise NetError(f'target_device="{target_device}": no CUDA device is available on this machine; use "cpu".')
-    if name != "cpu" and not name.startswith("cuda"):
-        raise NetError(f'target_device={target_device!r} is not a device: use "cpu" or "cuda".')
+    index = name[5:] if name is not None and name.startswith("cuda:") else None
+    if name is None or (name not in ("cpu", "cuda") and not (index is not None and index.isdigit())):
+        raise NetError(option="target_device", expected='"cpu", "cuda" (or "gpu") or "cuda:N"', received=target_device,
+                       fix=f"This machine has {listed}.{closest(str(target_device), ['cpu', 'cuda'])}")
+    if name.startswith("cuda") and name not in available:
+        found = "no CUDA device" if len(available) == 1 else f"{len(available) - 2} CUDA devices"
+        raise NetError(f"it asks for a CUDA GPU but this machine has {found}; the devices available are {listed}.", where=f'target_device="{target_device}"',
+                       fix='Use target_device="cpu" here; "cuda" (or "gpu") selects a GPU on a machine with an NVIDIA GPU and a CUDA build of PyTorch.')
     return name
 
 

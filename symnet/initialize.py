@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from .containers.tree import map_leaves
-from .errors import NetError, ShapeError, closest
+from .errors import NetError, ShapeError, one_of
 from .layers.base import Layer, takes_net
 from .layers.initializers import default_init
 from .symbols import All
@@ -62,8 +62,7 @@ def NetInitialize(net: Layer, which: Any = None, *, method: str = "Kaiming", ran
     >>> bool((NetExtract(NetInitialize(net, All, random_seeding=8), [0, "Weights"]) != NetExtract(net, [0, "Weights"])).any())
     True
     """
-    if method not in METHODS:
-        raise NetError(f'NetInitialize: method="{method}" is not one of {", ".join(METHODS)}.{closest(str(method), METHODS)}')
+    one_of(method, METHODS, where="NetInitialize", option="method")
     if which is not None and which is not All:
         raise NetError(f"NetInitialize: the second argument must be All (re-initialize every array) or omitted, not {which!r}.")
     if random_seeding is None:

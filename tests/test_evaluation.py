@@ -69,8 +69,15 @@ def test_wrong_dtype_and_ragged(net):
 def test_options_are_checked(net):
     with pytest.raises(NetError, match=r'NetChain: working_precision must be one of "Real32", "Real64", "Mixed"; received "Real16"\. Did you mean "Real64"\?'):
         net([0.0] * 4, working_precision="Real16")
-    with pytest.raises(NetError, match=r"target_device='tpu' is not a device"):
+    with pytest.raises(NetError, match=r'target_device must be "cpu", "cuda" \(or "gpu"\) or "cuda:N"; received "tpu". This machine has "cpu"'):
         net([0.0] * 4, target_device="tpu")
+
+
+def test_gpu_without_cuda_says_what_is_available(net):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(NetError, match=r'target_device="gpu": it asks for a CUDA GPU but this machine has no CUDA device; the devices available are "cpu"\. Use target_device="cpu" here; "cuda" \(or "gpu"\) selects a GPU'):
+        net([0.0] * 4, target_device="gpu")
 
 
 def test_unknown_output_port(net):

@@ -36,5 +36,5 @@ def test_initialization_methods(method):
 
 
 def test_bad_initialization_method():
-    with pytest.raises(NetError, match=r'NetInitialize: method="Kaimin" is not one of Kaiming, Xavier, Orthogonal, Random\. Did you mean "Kaiming"\?'):
+    with pytest.raises(NetError, match=r'NetInitialize: method must be one of "Kaiming", "Xavier", "Orthogonal", "Random"; received "Kaimin"\. Did you mean "Kaiming"\?'):
         NetInitialize(NetChain([2], input=2), method="Kaimin")

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from ..errors import NetError, closest
+from ..errors import NetError, one_of
 from ..functions import function_path as shared_function_path
 from ..functions import import_function as shared_import_function
 from ..types import TensorType
@@ -150,9 +150,7 @@ def normalize_tuple(coder: Any, name: str) -> None:
 
 
 def check_choice(where: str, name: str, value: Any, allowed: Sequence[str]) -> None:
-    if value not in allowed:
-        listed = ", ".join(f'"{a}"' for a in allowed)
-        raise NetError(f"{where}: {name}={value!r} is not one of {listed}.{closest(str(value), allowed)}")
+    one_of(value, allowed, where=where, option=name, error=NetError)
 
 
 def as_batch_tensor(value: Any) -> torch.Tensor:

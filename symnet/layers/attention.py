@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
-from ..errors import NetError, ShapeError
+from ..errors import NetError, ShapeError, boolean, one_of
 from ..types import TensorType
 from .base import Layer, option_value
 
@@ -62,12 +62,9 @@ class AttentionLayer(Layer):
 
     def validate(self) -> None:
         option_value(self.kind, "scoring", self.scoring, SCORINGS)
-        if self.score_rescaling not in RESCALINGS:
-            raise NetError(f'{self.kind}: score_rescaling {self.score_rescaling!r} is not one of None, "DimensionSqrt".')
-        if self.mask not in MASKS:
-            raise NetError(f'{self.kind}: mask {self.mask!r} is not one of None, "Causal".')
-        if not isinstance(self.multi_head, bool):
-            raise NetError(f"{self.kind}: multi_head must be True or False, not {self.multi_head!r}.")
+        one_of(self.score_rescaling, RESCALINGS, where=self.kind, option="score_rescaling", error=NetError)
+        one_of(self.mask, MASKS, where=self.kind, option="mask", error=NetError)
+        boolean(self.multi_head, where=self.kind, option="multi_head", error=NetError)
         if isinstance(self.dropout, bool) or not isinstance(self.dropout, int | float) or not 0 <= self.dropout < 1:
             raise NetError(f"{self.kind}: dropout must be a number in [0, 1) (the rate at which attention weights are dropped), not {self.dropout!r}.")
 

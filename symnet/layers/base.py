@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from ..errors import NetError, ShapeError, closest
+from ..errors import NetError, ShapeError, closest, one_of
 from ..symbols import Automatic
 from ..types import UNKNOWN, VARYING, TensorType
 
@@ -423,7 +423,4 @@ def require_rank(t: TensorType, ranks: tuple[int, ...], port: str, what: str) ->
 
 def option_value(kind: str, name: str, value: Any, allowed: tuple[str, ...]) -> str:
     """Check that a string hyperparameter is one of ``allowed``; suggest the closest."""
-    if value not in allowed:
-        listed = ", ".join(f'"{a}"' for a in allowed)
-        raise NetError(f'{kind}: {name} {value!r} is not one of {listed}.{closest(str(value), allowed)}')
-    return value
+    return one_of(value, allowed, where=kind, option=name, error=NetError)

@@ -94,7 +94,7 @@ class CrossEntropyLossLayer(LossLayer):
     target_form: str = "Index"
 
     def validate(self) -> None:
-        option_value("CrossEntropyLossLayer", "the target form", self.target_form, TARGET_FORMS)
+        option_value("CrossEntropyLossLayer", "target_form", self.target_form, TARGET_FORMS)
 
     def infer_target(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
         if self.target_form != "Index":

@@ -10,14 +10,13 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ..errors import NetError, ShapeError
+from ..errors import NetError, ShapeError, number
 from ..types import VARYING, TensorType
 from .base import Layer, same_type
 
 
 def _positive_number(kind: str, name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise NetError(f"{kind}: {name} must be a positive number, not {value!r}.")
+    number(value, where=kind, option=name, minimum=0, exclusive_minimum=True, error=NetError)
 
 
 @dataclass(frozen=True, eq=False, repr=False)

@@ -28,7 +28,7 @@ import torch
 
 from .. import prepare
 from ..containers.tree import is_container
-from ..errors import NetError, OptionError, closest
+from ..errors import NetError, OptionError, closest, number, one_of
 
 OPTIONS = (
     "loss_function", "batch_size", "max_training_rounds", "time_goal", "validation_set", "method", "learning_rate",
@@ -55,12 +55,7 @@ def check_unknown_options(options: Mapping[str, Any]) -> None:
 
 
 def choice(value: Any, allowed: tuple[str, ...] | Mapping[str, Any], what: str) -> str:
-    if value not in allowed:
-        listed = ", ".join(f'"{a}"' for a in allowed)
-        same_letters = [a for a in allowed if a.lower() == str(value).lower()]
-        hint = f' Did you mean "{same_letters[0]}"?' if same_letters else closest(str(value), list(allowed))
-        raise OptionError(f"NetTrain: {what}={value!r} is not one of {listed}.{hint}")
-    return value
+    return one_of(value, allowed, where="NetTrain", option=what)
 
 
 @dataclass
@@ -319,6 +314,4 @@ def bf16_supported() -> bool:
 
 
 def positive_int(value: Any, name: str) -> int:
-    if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
-        raise NetError(f"NetTrain: {name}={value!r} must be a positive integer.")
-    return value
+    return number(value, where="NetTrain", option=name, integer=True, minimum=1)

@@ -103,7 +103,7 @@ def test_class_errors() -> None:
         NetEncoder("Class", ["cat", "dog", "cat"])
     with pytest.raises(NetError, match=r'give the list of labels, such as NetEncoder\("Class", \["cat", "dog"\]\)'):
         NetEncoder("Class", [])
-    with pytest.raises(NetError, match=r"encoding='OneHot' is not one of \"Index\", \"UnitVector\""):
+    with pytest.raises(NetError, match=r'Class encoder: encoding must be one of "Index", "UnitVector"; received "OneHot"\.'):
         NetEncoder("Class", LABELS, "OneHot")
 
 

@@ -142,7 +142,7 @@ def test_errors(tmp_path) -> None:
         NetEncoder("Image").encode([np.zeros((4, 4), np.uint8), np.zeros((6, 5), np.uint8)])
     with pytest.raises(InputError, match=r"expected a PIL image, an image file path or a uint8 array but received int \(item 0\)"):
         encoder.encode([3])
-    with pytest.raises(NetError, match=r'"Image" encoder: color_space=\'Greyscale\' is not one of "Grayscale", "RGB", "RGBA". Did you mean "Grayscale"\?'):
+    with pytest.raises(NetError, match=r'"Image" encoder: color_space must be one of "Grayscale", "RGB", "RGBA"; received "Greyscale"\. Did you mean "Grayscale"\?'):
         NetEncoder("Image", color_space="Greyscale")
     with pytest.raises(NetError, match=r"size must be \(width, height\) with positive ints"):
         NetEncoder("Image", size=(0, 3))

@@ -112,9 +112,9 @@ def test_attention_through_net_call():
 
 
 def test_attention_errors():
-    with pytest.raises(NetError, match=r'AttentionLayer: scoring \'Dott\' is not one of "Dot", "Bilinear"\.'):
+    with pytest.raises(NetError, match=r'AttentionLayer: scoring must be one of "Dot", "Bilinear"; received "Dott"\.'):
         AttentionLayer("Dott")
-    with pytest.raises(NetError, match=r'AttentionLayer: mask \'causal\' is not one of None, "Causal"\.'):
+    with pytest.raises(NetError, match=r'AttentionLayer: mask must be one of None, "Causal"; received "causal"\.'):
         AttentionLayer(mask="causal")
     with pytest.raises(NetError, match=r"AttentionLayer: dropout must be a number in \[0, 1\)"):
         AttentionLayer(dropout=1.5)

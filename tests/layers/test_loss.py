@@ -56,7 +56,7 @@ def test_loss_layer_in_a_graph():
 
 
 def test_unknown_target_form_suggests():
-    with pytest.raises(NetError, match=r'CrossEntropyLossLayer: the target form \'Indx\' is not one of "Index", "Probabilities", "Binary"\. Did you mean "Index"\?'):
+    with pytest.raises(NetError, match=r'CrossEntropyLossLayer: target_form must be one of "Index", "Probabilities", "Binary"; received "Indx"\. Did you mean "Index"\?'):
         CrossEntropyLossLayer("Indx")
 
 

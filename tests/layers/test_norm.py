@@ -110,7 +110,7 @@ def test_batch_norm_infers_channels_from_arrays():
 
 
 def test_batch_norm_errors():
-    with pytest.raises(NetError, match=r"BatchNormalizationLayer: epsilon must be a positive number, not 0\."):
+    with pytest.raises(NetError, match=r"BatchNormalizationLayer: epsilon must be a positive number; received 0\."):
         BatchNormalizationLayer(epsilon=0)
     with pytest.raises(NetError, match=r"BatchNormalizationLayer: momentum must be a number in \[0, 1\] \(the weight of the old moving statistics\), not 1\.5\."):
         BatchNormalizationLayer(momentum=1.5)
@@ -156,7 +156,7 @@ def test_normalization_of_a_varying_sequence():
 
 
 def test_normalization_errors():
-    with pytest.raises(NetError, match=r"NormalizationLayer: epsilon must be a positive number, not -1\."):
+    with pytest.raises(NetError, match=r"NormalizationLayer: epsilon must be a positive number; received -1\."):
         NormalizationLayer(epsilon=-1)
     with pytest.raises(NetError, match=r"NormalizationLayer: levels must be an int \(normalize from that axis to the last\) or a tuple of trailing axes, not 'a'\."):
         NormalizationLayer(levels="a")

@@ -44,7 +44,7 @@ def test_pooling_infers_backwards_and_keeps_channels():
 def test_pooling_errors():
     with pytest.raises(ShapeError, match=r'port "Input" has spatial size \(3, 3\), smaller than the pooling kernel \(4, 4\)\. Fix: use a smaller kernel, padding="Same", or a larger input\.'):
         PoolingLayer(4, input=(2, 3, 3))
-    with pytest.raises(NetError, match=r'PoolingLayer: function \'Average\' is not one of "Max", "Mean", "Total"\.'):
+    with pytest.raises(NetError, match=r'PoolingLayer: function must be one of "Max", "Mean", "Total"; received "Average"\.'):
         PoolingLayer(2, function="Average")
     with pytest.raises(ShapeError, match=r"padding=2 is as large as the kernel \(2, 2\), so some max-pooling windows would hold only padding"):
         PoolingLayer(2, padding=2, input=(1, 6, 6))
@@ -63,7 +63,7 @@ def test_resize_scaled():
 def test_resize_errors():
     with pytest.raises(NetError, match=r"ResizeLayer: size must be one positive int or Scaled\(factor\) per spatial axis \(1 to 3 of them\), not \(0, 4\)\."):
         ResizeLayer((0, 4))
-    with pytest.raises(NetError, match=r'ResizeLayer: method \'Bilinaer\' is not one of "Bilinear", "Linear", "Nearest"\. Did you mean "Bilinear"\?'):
+    with pytest.raises(NetError, match=r'ResizeLayer: method must be one of "Bilinear", "Linear", "Nearest"; received "Bilinaer"\. Did you mean "Bilinear"\?'):
         ResizeLayer((4, 4), method="Bilinaer")
     with pytest.raises(NetError, match=r"Scaled: the factor must be a positive number, not -1\."):
         Scaled(-1)
@@ -84,5 +84,5 @@ def test_padding_errors():
         PaddingLayer([(1, -1)])
     with pytest.raises(ShapeError, match=r'axis 1 of port "Input" has size 1, which cannot be reflected\. Fix: use method="Fixed" or "Periodic" on that axis\.'):
         PaddingLayer([(0, 0), (1, 1)], method="Reflected", input=(2, 1))
-    with pytest.raises(NetError, match=r'PaddingLayer: method \'Reflect\' is not one of "Fixed", "Reflected", "Periodic"\. Did you mean "Reflected"\?'):
+    with pytest.raises(NetError, match=r'PaddingLayer: method must be one of "Fixed", "Reflected", "Periodic"; received "Reflect"\. Did you mean "Reflected"\?'):
         PaddingLayer([(1, 1)], method="Reflect")

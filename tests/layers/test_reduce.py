@@ -30,7 +30,7 @@ def test_aggregation_inference_and_varying():
 def test_aggregation_errors():
     with pytest.raises(NetError, match=r'port "Input" needs an array of rank at least 2 \(channels, then the axes to aggregate\) but received \(3,\) of rank 1'):
         AggregationLayer(input=3)
-    with pytest.raises(NetError, match=r'AggregationLayer: function \'Maxx\' is not one of "Max", "Min", "Mean", "Total"\. Did you mean "Max"\?'):
+    with pytest.raises(NetError, match=r'AggregationLayer: function must be one of "Max", "Min", "Mean", "Total"; received "Maxx"\. Did you mean "Max"\?'):
         AggregationLayer("Maxx")
     with pytest.raises(NetError, match=r"the levels \(0, -2\) name the same axis of the input \(3, 4\) twice"):
         AggregationLayer("Max", (0, -2), input=(3, 4))

@@ -154,7 +154,7 @@ def test_unknown_option_suggests_the_closest(blobs, classifier):
 
 def test_unknown_method_and_suboption(blobs, classifier):
     x, y = blobs(n=10)
-    with pytest.raises(OptionError, match=r'NetTrain: method=\'Adam\' is not one of "ADAM", "AdamW", "SGD", "RMSProp"\. Did you mean "ADAM"\?'):
+    with pytest.raises(OptionError, match=r'NetTrain: method must be one of "ADAM", "AdamW", "SGD", "RMSProp"; received "Adam"\. Did you mean "ADAM"\?'):
         NetTrain(classifier(), (x, y), method="Adam")
     with pytest.raises(OptionError, match=r'NetTrain: method "SGD" has no suboption \'momentun\'\. Did you mean "momentum"\?'):
         NetTrain(classifier(), (x, y), method=("SGD", {"momentun": 0.5}))

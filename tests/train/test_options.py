@@ -176,7 +176,7 @@ def test_target_device_without_cuda(blobs, classifier):
     x, y = blobs(n=16)
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    with pytest.raises(NetError, match=r'target_device="cuda": no CUDA device is available on this machine; use "cpu"'):
+    with pytest.raises(NetError, match=r'target_device="cuda": it asks for a CUDA GPU but this machine has no CUDA device; the devices available are "cpu". Use target_device="cpu" here'):
         NetTrain(classifier(), (x, y), target_device="cuda", **QUIET)
 
 
