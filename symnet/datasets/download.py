@@ -1,20 +1,44 @@
-"""Downloading a file with MD5 verification, atomically.
+"""Downloading a file with MD5 verification, atomically, within a deadline.
 
-The bytes go to a hidden temporary file in the destination folder; only when the download is
-complete and its checksum matches is it renamed (``os.replace``) to its final name, so a
-partial or corrupt download never counts as cached.
+The bytes go to a hidden temporary file (``.name.XXXX.partial``) in the destination folder;
+only when the download is complete and its checksum matches is it renamed (``os.replace``) to
+its final name, so a partial or corrupt download never counts as cached. The downloader holds
+an exclusive lock on its partial file: a partial that nobody holds belongs to a download that
+was killed, and the next attempt deletes it.
+
+Three limits keep a bad server from holding a download forever: ``timeout`` for any one read,
+``deadline`` for the whole transfer and ``minimum_rate`` (bytes per second, averaged from the
+start once ``rate_grace`` seconds have passed). Their defaults are the module's ``TIMEOUT``,
+``DEADLINE``, ``MINIMUM_RATE`` and ``RATE_GRACE``.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import tempfile
+import time
 import urllib.request
 
 from ..errors import NetError
 
+try:  # POSIX: a lock tells a live download's partial file from a dead one's
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 CHUNK = 1 << 20
+TIMEOUT = 30.0
+DEADLINE = 3600.0
+MINIMUM_RATE = 1024.0
+RATE_GRACE = 60.0
+# Without a lock (Windows) a partial file untouched this long is taken as abandoned.
+STALE_AFTER = 3600.0
+
+
+class DownloadError(OSError):
+    """A transfer that failed or was given up (the caller adds which dataset and what to do)."""
 
 
 def md5_of(path: str) -> str:
@@ -25,26 +49,39 @@ def md5_of(path: str) -> str:
     return digest.hexdigest()
 
 
-def download(url: str, destination: str, md5: str | None, timeout: float = 30.0) -> str:
+def download(url: str, destination: str, md5: str | None, timeout: float | None = None, *, deadline: float | None = None,
+             minimum_rate: float | None = None, rate_grace: float | None = None) -> str:
     """Fetch ``url`` to ``destination``; raise NetError (and keep nothing) if the MD5 differs.
 
-    Network failures raise ``OSError`` (``urllib.error.URLError`` and friends) for the caller to
-    put in context.
+    Network failures, a malformed ``Content-Length``, a transfer past ``deadline`` seconds or
+    slower than ``minimum_rate`` bytes per second raise ``OSError`` (:class:`DownloadError`,
+    ``urllib.error.URLError`` and friends) for the caller to put in context.
     """
+    timeout = TIMEOUT if timeout is None else timeout
+    deadline = DEADLINE if deadline is None else deadline
+    minimum_rate = MINIMUM_RATE if minimum_rate is None else minimum_rate
+    rate_grace = RATE_GRACE if rate_grace is None else rate_grace
     folder = os.path.dirname(os.path.abspath(destination))
     os.makedirs(folder, exist_ok=True)
+    remove_stale_partials(destination)
     handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(destination)}.", suffix=".partial", dir=folder)
+    if fcntl is not None:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     try:
         digest = hashlib.md5()
+        started = time.monotonic()
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            expected_length = response.headers.get("Content-Length")
+            expected_length = _content_length(response.headers.get("Content-Length"), url)
             received = 0
-            while chunk := response.read(CHUNK):
+            # read1 returns what one read of the socket gives, so the limits are checked between
+            # the bytes of a server that drips them (read(CHUNK) would wait for a whole chunk).
+            while chunk := response.read1(CHUNK):
                 digest.update(chunk)
                 out.write(chunk)
                 received += len(chunk)
-        if expected_length is not None and received != int(expected_length):
-            raise OSError(f"the connection closed after {received} of {expected_length} bytes")
+                _check_progress(url, received, time.monotonic() - started, deadline, minimum_rate, rate_grace)
+        if expected_length is not None and received != expected_length:
+            raise DownloadError(f"the connection closed after {received} of {expected_length} bytes")
         if md5 is not None and digest.hexdigest() != md5.lower():
             raise NetError(
                 f'The download of {url} has the MD5 checksum {digest.hexdigest()} but {md5} was expected: the file is corrupt or not the official one, '
@@ -57,4 +94,47 @@ def download(url: str, destination: str, md5: str | None, timeout: float = 30.0)
     return destination
 
 
-__all__ = ["download", "md5_of"]
+def _content_length(header: str | None, url: str) -> int | None:
+    if header is None:
+        return None
+    text = header.strip()
+    if not text.isdigit() or not text.isascii():
+        raise DownloadError(f"the server sent a malformed Content-Length header {header!r} (expected a number of bytes)")
+    return int(text)
+
+
+def _check_progress(url: str, received: int, elapsed: float, deadline: float, minimum_rate: float, rate_grace: float) -> None:
+    if elapsed > deadline:
+        raise DownloadError(f"gave up after {elapsed:.0f} s (the deadline is {deadline:g} s) with {received} bytes received")
+    if elapsed > rate_grace and received / elapsed < minimum_rate:
+        raise DownloadError(f"the transfer is too slow: {received / elapsed:.1f} bytes/s after {elapsed:.0f} s, below the minimum of {minimum_rate:g} bytes/s")
+
+
+def remove_stale_partials(destination: str) -> list[str]:
+    """Delete the ``.partial`` files that killed downloads of ``destination`` left; return their paths.
+
+    A partial file whose lock can be taken has no living downloader. Where there are no locks,
+    a partial file untouched for ``STALE_AFTER`` seconds is taken as abandoned.
+    """
+    folder, name = os.path.split(os.path.abspath(destination))
+    removed = []
+    for path in glob.glob(os.path.join(glob.escape(folder), f".{glob.escape(name)}.*.partial")):
+        try:
+            if fcntl is None:
+                if time.time() - os.path.getmtime(path) > STALE_AFTER:
+                    os.unlink(path)
+                    removed.append(path)
+                continue
+            with open(path, "rb") as file:
+                try:
+                    fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # another process is downloading into it right now
+                os.unlink(path)
+                removed.append(path)
+        except FileNotFoundError:
+            continue  # its owner finished or cleaned it meanwhile
+    return removed
+
+
+__all__ = ["DEADLINE", "MINIMUM_RATE", "DownloadError", "download", "md5_of", "remove_stale_partials"]
