@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import NetError, ShapeError, closest
-from ..layers.base import MAX_INFERENCE_ROUNDS, Layer, cache_field
+from ..layers.base import MAX_INFERENCE_ROUNDS, Layer, cache_field, is_coder
 from ..types import TensorType
 
 Endpoint = tuple[str | None, str]
@@ -67,7 +67,10 @@ class Container(Layer):
             raise NetError(f'{self.kind} has no port "{unknown[0]}"; its ports: {", ".join((*inputs, *outputs))}.{closest(unknown[0], (*inputs, *outputs))}')
         if self.types is None:
             types = self._initial_types()
-            solved, members = self._solve_members(types, (self.kind,))
+            try:
+                solved, members = self._solve_members(types, (self.kind,))
+            except ShapeError as error:
+                raise ShapeError(f"{error}{self._coder_note((self.kind,), str(error))}") from None
             object.__setattr__(self, "layers", MappingProxyType(members))
             object.__setattr__(self, "types", MappingProxyType(solved))
 
@@ -183,8 +186,21 @@ class Container(Layer):
         merged = self.merged_types(types, path)
         if merged == self.types:
             return self
-        solved, members = self._solve_members(merged, path)
+        try:
+            solved, members = self._solve_members(merged, path)
+        except ShapeError as error:
+            raise ShapeError(f"{error}{self._coder_note(path, str(error))}") from None
         return self._rebuilt(members, solved)
+
+    def _coder_note(self, path: tuple[str, ...], message: str) -> str:
+        """For a shape conflict's message: the ports whose shape an encoder or decoder fixes to a
+        shape the conflict names (a 2-class decoder after LinearLayer(3))."""
+        notes = []
+        for port, spec in self.port_specs().items():
+            if is_coder(spec) and str(spec.port_type) in message and "Note: the" not in message:
+                role = "decoder" if port in self.output_ports() else "encoder"
+                notes.append(f"the {role} {spec!r} on {'/'.join((*path, port))} fixes that port to {spec.port_type}")
+        return f" Note: {'; '.join(notes)}." if notes else ""
 
     def _rebuilt(self, layers: Mapping[str, Layer], types: Mapping[str, TensorType] | None) -> Container:
         """This container with new members: ``types`` already solved (members whose arrays

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import NetError
+from ..errors import NetError, boolean
 from ..layers.base import Layer
 
 FORMATS = (".symnet", ".onnx")
@@ -57,6 +57,8 @@ def Import(path: str | os.PathLike[str], *, allow_functions: bool = False) -> La
     ``allow_functions=True``, since loading them imports and runs code.
     """
     suffix = _suffix(path, "Import")
+    # "no" is truthy: only a real bool may allow a file to import code.
+    boolean(allow_functions, where=f'Import("{path}")', option="allow_functions")
     if suffix == ".symnet":
         from .native import import_native
 

@@ -99,7 +99,8 @@ def net_from_bytes(content: bytes, where: str, allow_functions: bool = False) ->
     """The net in a file's content; any problem is a NetError naming ``where``."""
     metadata = _metadata(content, where)
     version_text = metadata.get("format_version")
-    if not isinstance(version_text, str) or not version_text.isdigit():
+    # isdigit() alone takes "²", which int() refuses: only ASCII digits are a version.
+    if not isinstance(version_text, str) or not version_text.isascii() or not version_text.isdigit():
         raise NetError(f"{where}: the file is corrupted: its format version {version_text!r} is not a number.")
     version = int(version_text)
     if version > FORMAT_VERSION:

@@ -272,6 +272,11 @@ def import_onnx(path: str | os.PathLike[str]) -> Layer:
         raise NetError(f"{where}: no such file.") from None
     except Exception as error:
         raise NetError(f"{where}: not a readable ONNX file: {type(error).__name__}.") from None
+    if not model.ir_version or not model.graph.node:
+        # Protobuf reads an empty file (and many tiny ones) as an empty model without complaint.
+        size = os.path.getsize(path)
+        what = "is empty (0 bytes)" if size == 0 else f"({size} bytes) is not an ONNX model: it holds no graph of operators"
+        raise NetError(f"{where}: the file {what}.", fix="Check the path, or export the model to ONNX again.")
     unsupported = sorted({node.op_type for node in model.graph.node if node.op_type not in SUPPORTED})
     if unsupported:
         raise NetError(f"{where}: the model uses operators symnet cannot import: {', '.join(unsupported)}. Supported: {', '.join(LAYER_OPERATORS)}.")

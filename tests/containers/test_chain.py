@@ -123,3 +123,10 @@ def test_conflict_inside_a_layer_lists_its_ports():
         NetChain([LinearLayer(1), "LogisticSigmoid"], input=2, output=NetDecoder("Boolean"))
     with pytest.raises(ShapeError, match=r"LinearLayer \(LinearLayer\): \(1, 2\) conflicts with \(3, \?\) \(ports and arrays: Input \(…\), Output \(…\), Weights \(1, 2\), Biases \(…\)\)"):
         LinearLayer(3, arrays={"Weights": [[1.0, 2.0]]})
+
+
+def test_a_shape_conflict_with_a_decoder_names_the_decoder():
+    from symnet import NetDecoder, ShapeError, SoftmaxLayer
+
+    with pytest.raises(ShapeError, match=r'NetChain/1 \(SoftmaxLayer\): \(3,\) conflicts with \(2,\).* Note: the decoder NetDecoder\("Class", labels=\("a", "b"\)\) on NetChain/Output fixes that port to \(2,\)\.$'):
+        NetChain([LinearLayer(3), SoftmaxLayer()], input=2, output=NetDecoder("Class", ["a", "b"]))

@@ -128,6 +128,20 @@ def test_newer_format_version_is_refused(saved):
         Import(saved)
 
 
+@pytest.mark.parametrize("version", ["²", "١", "1.0", "-1", "", " 1"])
+def test_a_format_version_that_is_not_ascii_digits_is_a_net_error(saved, version):
+    _rewrite(saved, lambda m: m.update(format_version=version))
+    with pytest.raises(NetError, match=r"net.symnet.\): the file is corrupted: its format version .* is not a number"):
+        Import(saved)
+
+
+@pytest.mark.parametrize("value", ["no", "False", 0, 1, None])
+def test_allow_functions_must_be_a_bool(tmp_path, value):
+    path = Export(tmp_path / "function.symnet", NetChain([LinearLayer(3), FunctionLayer("torch.nn.functional:gelu")], input=2))
+    with pytest.raises(NetError, match=r'Import\(".*function.symnet"\): allow_functions must be True or False; received '):
+        Import(path, allow_functions=value)
+
+
 def test_unknown_layer_is_refused(saved):
     _rewrite(saved, lambda m: m.update(spec=m["spec"].replace('"LinearLayer"', '"QuantumLayer"')))
     with pytest.raises(NetError, match=r'NetChain/linear: the file names the layer "QuantumLayer", which this symnet does not have'):

@@ -115,6 +115,13 @@ def test_bad_files(tmp_path):
         Import(tmp_path / "missing.onnx")
 
 
+@pytest.mark.parametrize(("content", "says"), [(b"", r"is empty \(0 bytes\)"), (b"\x08\x07", r"\(2 bytes\) is not an ONNX model: it holds no graph of operators"), (b"\x12\x00", r"\(2 bytes\) is not an ONNX model: it holds no graph of operators")])
+def test_empty_and_tiny_files_say_so(tmp_path, content, says):
+    (tmp_path / "tiny.onnx").write_bytes(content)
+    with pytest.raises(NetError, match=rf'Import\(".*tiny.onnx"\): the file {says}\. Check the path, or export the model to ONNX again\.'):
+        Import(tmp_path / "tiny.onnx")
+
+
 def test_export_needs_known_input_shapes(tmp_path):
     with pytest.raises(NetError, match=r'the input "Input" has the shape \(…\), which is not fully known'):
         Export(tmp_path / "x.onnx", NetInitialize(NetChain([ElementwiseLayer("Tanh")])))
