@@ -193,6 +193,11 @@ class CompiledNet(nn.Module):
         each example's length when a batch of sequences is padded with zeros; the layers that
         use lengths receive them (see :meth:`wire_lengths` for the lengths of the results)."""
         has_lengths = lengths is not None and any(x is not None for x in lengths)
+        if self._single_chain and not (has_lengths and self._uses_lengths) and tuple(wires) == self.output_wires:
+            x = inputs[0]
+            for module, _, _ in self._steps:
+                x = module(x)
+            return [x]
         if self._single_chain and not (has_lengths and self._uses_lengths) and all(w in self._chain_depth for w in wires):
             # A chain: run the steps up to the deepest wanted wire, keeping only what is asked.
             depths = [self._chain_depth[w] for w in wires]
