@@ -40,6 +40,11 @@ def _random_input(layer: Layer, port: str, batch: int, generator: torch.Generato
     return torch.rand(shape, generator=generator, dtype=torch.float64) * (high - low) + low
 
 
+#: layers whose Jacobian (input and learned elements × output elements) has at most this many
+#: entries get the full gradcheck; 161 of the table's 182 entries did when this was set
+FULL_GRADCHECK_ENTRIES = 20_000
+
+
 def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, tuple | list) else [value]
 
@@ -98,7 +103,14 @@ def _check_layer(
 
         check_args = (*float_inputs, *learned.values())
         if any(a.requires_grad for a in check_args):
-            assert torch.autograd.gradcheck(function, check_args, eps=1e-6, atol=1e-5), f"{layer.kind}: gradcheck failed"
+            # The full check builds the whole Jacobian (two evaluations per input element, a
+            # backward pass per output element). Past FULL_GRADCHECK_ENTRIES (the larger
+            # convolutions and paddings), compare a random projection of it instead (torch's
+            # fast_mode): it still catches a gradient wrong by more than a few percent, in a
+            # fraction of the time.
+            entries = sum(a.numel() for a in check_args if a.requires_grad) * sum(value.numel() for value in outputs)
+            fast = entries > FULL_GRADCHECK_ENTRIES
+            assert torch.autograd.gradcheck(function, check_args, eps=1e-6, atol=1e-5, fast_mode=fast), f"{layer.kind}: gradcheck failed"
     return outputs
 
 
