@@ -1,4 +1,4 @@
-"""Downloading a file with MD5 verification, atomically, within a deadline.
+"""Downloading a file with MD5 or SHA-256 verification, atomically, within a deadline.
 
 The bytes go to a hidden temporary file (``.name.XXXX.partial``) in the destination folder;
 only when the download is complete and its checksum matches is it renamed (``os.replace``) to
@@ -50,8 +50,8 @@ def md5_of(path: str) -> str:
 
 
 def download(url: str, destination: str, md5: str | None, timeout: float | None = None, *, deadline: float | None = None,
-             minimum_rate: float | None = None, rate_grace: float | None = None) -> str:
-    """Fetch ``url`` to ``destination``; raise NetError (and keep nothing) if the MD5 differs.
+             minimum_rate: float | None = None, rate_grace: float | None = None, sha256: str | None = None) -> str:
+    """Fetch ``url`` to ``destination``; raise NetError (and keep nothing) if the MD5 or SHA-256 differs.
 
     Network failures, a malformed ``Content-Length``, a transfer past ``deadline`` seconds or
     slower than ``minimum_rate`` bytes per second raise ``OSError`` (:class:`DownloadError`,
@@ -68,7 +68,8 @@ def download(url: str, destination: str, md5: str | None, timeout: float | None 
     if fcntl is not None:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     try:
-        digest = hashlib.md5()
+        expected = {name: value.lower() for name, value in (("MD5", md5), ("SHA-256", sha256)) if value is not None}
+        digests = {name: hashlib.md5() if name == "MD5" else hashlib.sha256() for name in expected}
         started = time.monotonic()
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             expected_length = _content_length(response.headers.get("Content-Length"), url)
@@ -76,17 +77,19 @@ def download(url: str, destination: str, md5: str | None, timeout: float | None 
             # read1 returns what one read of the socket gives, so the limits are checked between
             # the bytes of a server that drips them (read(CHUNK) would wait for a whole chunk).
             while chunk := response.read1(CHUNK):
-                digest.update(chunk)
+                for digest in digests.values():
+                    digest.update(chunk)
                 out.write(chunk)
                 received += len(chunk)
                 _check_progress(url, received, time.monotonic() - started, deadline, minimum_rate, rate_grace)
         if expected_length is not None and received != expected_length:
             raise DownloadError(f"the connection closed after {received} of {expected_length} bytes")
-        if md5 is not None and digest.hexdigest() != md5.lower():
-            raise NetError(
-                f'The download of {url} has the MD5 checksum {digest.hexdigest()} but {md5} was expected: the file is corrupt or not the official one, '
-                "so it was deleted and nothing was cached. Try again, or check the base URL."
-            )
+        for name, digest in digests.items():
+            if digest.hexdigest() != expected[name]:
+                raise NetError(
+                    f'The download of {url} has the {name} checksum {digest.hexdigest()} but {expected[name]} was expected: the file is corrupt or not the official one, '
+                    "so it was deleted and nothing was cached. Try again, or check the base URL."
+                )
         os.replace(temporary, destination)
     finally:
         if os.path.exists(temporary):

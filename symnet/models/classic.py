@@ -22,6 +22,7 @@ from ..layers.conv import ConvolutionLayer
 from ..layers.pooling import PoolingLayer
 from ..layers.structure import FlattenLayer
 from .entries import Model
+from .weights import dotted_mapping
 
 DIGITS = list(range(10))
 
@@ -64,7 +65,8 @@ def mlp(input: Any = None, output: Any = None) -> NetChain:
 
 
 def _model(name: str, build: Any, description: str, source: dict[str, str]) -> Model:
-    return Model(name=name, build=build, task="Classification", description=description, source=source)
+    # a PyTorch module with the same attribute names (conv1, fc1 …) has a state dict that maps name for name
+    return Model(name=name, build=build, task="Classification", description=description, source=source, torch_mapping=lambda: dotted_mapping(build()))
 
 
 MODELS = [

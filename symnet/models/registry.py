@@ -9,7 +9,9 @@ Options: ``input=`` and ``output=`` replace the net's encoder and decoder (or fi
 shapes), as Wolfram's ``NetModel[…, "Input" -> spec]``; ``weights=`` fills the architecture from
 a PyTorch state dict file (safetensors, or a ``torch.save`` file read with
 ``weights_only=True``) in the layout of the architecture's usual PyTorch implementation
-(torchvision's names for ResNet, VGG, MobileNetV2), ``sha256=`` checks that file first.
+(torchvision's names for ResNet, VGG, MobileNetV2), ``sha256=`` checks that file first. A URL
+is downloaded once into the cache (``$SYMNET_CACHE/models``, else ``~/.cache/symnet/models``);
+it needs ``sha256=``, and a file whose checksum differs is deleted, never cached.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ..errors import NetError, closest
 from ..layers.base import Layer
 from . import classic, efficientnet, mobilenet, resnet, vgg
 from .entries import Family, Model
-from .weights import package_file, read_state_dict, state_count, trainable_count, verify_sha256, with_weights
+from .weights import cached_download, package_file, read_state_dict, state_count, trainable_count, verify_sha256, with_weights
 
 #: every model by name, in the order NetModel() lists them
 MODELS: dict[str, Model] = {m.name: m for module in (efficientnet, resnet, vgg, mobilenet, classic) for m in module.MODELS}
@@ -98,8 +100,10 @@ def _from_file(model: Model, net: Layer, weights: Any, sha256: str | None) -> La
     if model.torch_mapping is None:
         raise NetError(f'NetModel: "{model.name}" has no PyTorch layout to read weights= from.')
     if not isinstance(weights, str | os.PathLike):
-        raise NetError(f"NetModel: weights= must be the path of a state dict file (.safetensors or .pt/.pth), not {type(weights).__name__}.")
-    if sha256 is not None:
+        raise NetError(f"NetModel: weights= must be the path or URL of a state dict file (.safetensors or .pt/.pth), not {type(weights).__name__}.")
+    if isinstance(weights, str) and weights.startswith(("http://", "https://")):
+        weights = cached_download(weights, sha256)
+    elif sha256 is not None:
         verify_sha256(weights, sha256)
     return with_weights(net, read_state_dict(weights), model.torch_mapping(), os.fspath(weights))
 

@@ -70,6 +70,26 @@ def verify_sha256(path: str | os.PathLike[str], expected: str) -> str:
     return actual
 
 
+def cached_download(url: str, sha256: Any) -> Path:
+    """A weights file from ``url``, downloaded once into the cache (``$SYMNET_CACHE/models``) and
+    checked against its SHA-256 before it is kept (and again whenever it is used)."""
+    from ..datasets.download import download
+    from ..datasets.mnist import cache_dir
+
+    if not (isinstance(sha256, str) and len(sha256) == 64 and all(c in "0123456789abcdefABCDEF" for c in sha256)):
+        raise NetError(f"Downloading weights from {url} needs its SHA-256 checksum (64 hex digits) as sha256=, to check the file before it is used; received {sha256!r}.")
+    name = os.path.basename(url.split("?")[0]) or "weights"
+    # the checksum names the file, so different files of the same name never collide in the cache
+    destination = Path(cache_dir()) / "models" / f"{sha256.lower()[:16]}-{name}"
+    if destination.is_file() and sha256_of(destination) == sha256.lower():
+        return destination
+    try:
+        download(url, str(destination), None, sha256=sha256)
+    except OSError as error:
+        raise NetError(f"Downloading the weights from {url} failed ({error}); nothing was cached. Fix: check the network and the URL, or download the file yourself and pass its path as weights=.") from None
+    return destination
+
+
 def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """A state dict from a ``.safetensors`` file or a ``torch.save`` file of tensors (never a pickle that runs code)."""
     path = os.fspath(path)
@@ -170,6 +190,7 @@ __all__ = [
     "BATCH_NORM_ARRAYS",
     "WEIGHT_ARRAYS",
     "WeightMapping",
+    "cached_download",
     "check_mapping",
     "dotted_mapping",
     "package_file",
