@@ -55,7 +55,7 @@ class Container(Layer):
     def __post_init__(self) -> None:
         layers = self._members(self.layers)
         if not layers:
-            raise NetError(f"{self.kind} needs at least one layer.")
+            raise NetError(f"{self.kind} needs at least one layer; give a list of layers, such as {self.kind}([LinearLayer(10), \"Ramp\"]).")
         object.__setattr__(self, "layers", MappingProxyType(layers))
         object.__setattr__(self, "ports", MappingProxyType(dict(self.ports)))
         connections, inputs, outputs = self._wire()

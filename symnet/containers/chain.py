@@ -28,7 +28,7 @@ def to_layer(spec: Any) -> Layer:
         return ElementwiseLayer(spec)
     if activation_name(spec) is not None:
         return ElementwiseLayer(spec)
-    raise NetError(f"{spec!r} is not a layer: use a layer, an int (a LinearLayer), an activation name such as \"Ramp\", or a list (a nested NetChain).")
+    raise NetError(f"{_shown(spec)} is not a layer: use a layer, an int (a LinearLayer), an activation name such as \"Ramp\", or a list (a nested NetChain).")
 
 
 def normalize_layers(layers: Any, container: str) -> dict[str, Layer]:
@@ -73,3 +73,9 @@ class NetChain(Container):
             connections.append(((previous, before.output_ports()[0]), (key, layer.input_ports()[0])))
         connections += [((keys[-1], port), (None, port)) for port in last.output_ports()]
         return connections, list(first.input_ports()), list(last.output_ports())
+
+
+def _shown(spec: Any) -> str:
+    """A member that is not a layer, shown without a memory address (``<object object at 0x…>``)."""
+    text = repr(spec)
+    return f"a {type(spec).__name__}" if " at 0x" in text else text

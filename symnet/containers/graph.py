@@ -145,7 +145,7 @@ class NetGraph(Container):
             free = [p for p in inputs if (key, p) not in filled]
             if layer.variadic or len(inputs) == 1:
                 if not free:
-                    raise GraphError(f'NetGraph: the input of layer {key_text(key)} ({layer.kind}) is connected twice.')
+                    raise GraphError(f'NetGraph: the input of layer {key_text(key)} ({layer.kind}) is connected twice; a port takes one source. Fix: join the sources first (CatenateLayer, ThreadingLayer) or connect one of them.')
                 port = free[0]
             elif "Input" in inputs:
                 port = "Input"
@@ -154,7 +154,7 @@ class NetGraph(Container):
         if port not in inputs:
             raise GraphError(f'NetGraph: layer {key_text(key)} ({layer.kind}) has no input port "{port}"; its inputs: {", ".join(inputs)}.{closest(port, inputs)}')
         if (key, port) in filled:
-            raise GraphError(f'NetGraph: the port "{port}" of layer {key_text(key)} ({layer.kind}) is connected twice.')
+            raise GraphError(f'NetGraph: the port "{port}" of layer {key_text(key)} ({layer.kind}) is connected twice; a port takes one source. Fix: join the sources first (CatenateLayer, ThreadingLayer) or connect one of them.')
         return (key, port)
 
     def _check_acyclic(self, connections: list[Connection]) -> None:

@@ -273,7 +273,10 @@ class Layer:
     def _initial_types(self) -> dict[str, TensorType]:
         types = {p: UNKNOWN for p in (*self.input_ports(), *self.output_ports())}
         for port, spec in self.port_specs().items():
-            types[port] = port_type_of(spec)
+            try:
+                types[port] = port_type_of(spec)
+            except ShapeError as error:  # a bad input=/output= names the port it was given for
+                raise ShapeError(f"{self.kind}/{port}: {error}") from None
         for name in self.arrays:
             shape = self.arrays.shape(name)  # type: ignore[attr-defined]
             types[name] = UNKNOWN if shape is None else TensorType(shape)

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import NetError, ShapeError, closest
+from ..errors import ExpressionError, NetError, ShapeError, closest, number
 from ..types import VARYING, TensorType
 from .base import Layer, cache_field, same_type
 from .expressions import compile_expression, expression_variables, parse_expression
@@ -194,7 +194,10 @@ class ElementwiseLayer(Layer):
                 f'ElementwiseLayer: unknown activation "{self.function}".{closest(self.function, [*ACTIVATIONS, *_LOWER])} '
                 f'Known names: {known}; or write an expression in x such as "x**2 + sin(x)".'
             )
-        parse_expression(self.function, ("x",))
+        try:
+            parse_expression(self.function, ("x",))
+        except ExpressionError as error:  # name the layer the expression was given to
+            raise ExpressionError(f"ElementwiseLayer: {error}") from None
 
     @property
     def _callable(self) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -348,6 +351,9 @@ class SoftmaxLayer(Layer):
     """
 
     level: int = -1
+
+    def validate(self) -> None:
+        number(self.level, where=self.kind, option="level", integer=True, error=NetError)
 
     def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
         types = same_type(types)

@@ -126,7 +126,7 @@ class ReshapeLayer(Layer):
         out: list[Dim] = [None if d == -1 else d for d in target]
         if size is not None:
             if -1 not in target and size != known:
-                raise ShapeError(f"the input {x} has {size} elements, which cannot be reshaped to {_shape(target)} with {known} elements.")
+                raise ShapeError(f"the input {x} has {size} elements, which cannot be reshaped to {_shape(target)} with {known} elements. Fix: give dims with {size} elements in all, or -1 for one of them.")
             if -1 in target:
                 if size % known:
                     raise ShapeError(f"the input {x} has {size} elements, which cannot be reshaped to {_shape(target)}: {size} is not a multiple of {known}.")

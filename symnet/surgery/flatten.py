@@ -7,7 +7,7 @@ from typing import Any
 from ..containers.base import Connection, Container, Endpoint, key_text
 from ..containers.chain import NetChain
 from ..containers.tree import is_container
-from ..errors import NetError
+from ..errors import NetError, number
 from ..layers.base import Layer, takes_net
 from .common import _build, _chain, _graph, _graph_parts, _index_of, _is_chain, _require_container
 from .replace import _rules
@@ -59,6 +59,7 @@ def NetFlatten(net: Layer, levels: int | None = None) -> Layer:
     ['LinearLayer', 'ElementwiseLayer', 'LinearLayer']
     """
     net = _require_container(net, "NetFlatten")
+    number(levels, where="NetFlatten", option="levels", integer=True, minimum=0, none_ok=True, error=NetError)
     if not any(is_container(m) for m in net.layers.values()):
         return net
     members, connections, _ = _flat_parts(net, (), levels)
