@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import torch
 
 from ..containers.tree import map_leaves
 from ..layers.base import Layer
 
+LeafArrays = Mapping[tuple[str, ...], Mapping[str, torch.Tensor]]
+"""Arrays by leaf path (keys of the containers from the top) and array name."""
 
-def with_leaf_arrays(net: Layer, arrays: Mapping[tuple[str, ...], Mapping[str, torch.Tensor]], path: tuple[str, ...] = ()) -> Layer:
+
+def with_leaf_arrays(net: Layer, arrays: LeafArrays, path: tuple[str, ...] = ()) -> Layer:
     """A copy of ``net`` whose leaves at the given paths hold the given arrays (same dtype as before).
 
     >>> net = NetInitialize(NetChain([LinearLayer(2)], input=3))
@@ -29,10 +31,3 @@ def _with_arrays(leaf: Layer, given: Mapping[str, torch.Tensor] | None) -> Layer
     dtypes = {name: leaf.arrays.dtype(name) or torch.float32 for name in given}  # type: ignore[attr-defined]
     return leaf.with_arrays({name: tensor.detach().to("cpu", dtypes[name]) for name, tensor in given.items()})
 
-
-def load_leaf_arrays(session: Any, arrays: Mapping[tuple[str, ...], Mapping[str, torch.Tensor]]) -> None:
-    """Copy arrays (by leaf path) into a training session's compiled module, in place."""
-    with torch.no_grad():
-        for (path, _), leaf in zip(session.plan.leaves, session.module.leaves):
-            for name, tensor in arrays.get(path, {}).items():
-                getattr(leaf, name).copy_(tensor)

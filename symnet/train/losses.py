@@ -120,6 +120,14 @@ def _weight(value: Any, where: str) -> float:
     raise NetError(f"{where}: {value!r} is not a loss weight; use a number or Scaled(w).")
 
 
+# names a user may write for a loss, and the layer that is that loss
+LOSS_NAMES = {
+    **{name: "MeanSquaredLossLayer()" for name in ("MeanSquare", "MeanSquared", "MeanSquaredLoss", "MeanSquaredLossLayer", "MSE", "L2")},
+    **{name: "MeanAbsoluteLossLayer()" for name in ("MeanAbsolute", "MeanAbsoluteLoss", "MeanAbsoluteLossLayer", "MeanDeviation", "MAE", "L1")},
+    **{name: 'CrossEntropyLossLayer("Index")' for name in ("CrossEntropy", "CrossEntropyLoss", "CrossEntropyLossLayer")},
+}
+
+
 def parse_loss_function(spec: Any, net: Layer, where: str) -> dict[str, tuple[LossLayer | None, float]] | None:
     """{output port: (loss layer or None for a port that is a loss, weight)}; None means automatic."""
     from ..engine import Automatic
@@ -128,6 +136,9 @@ def parse_loss_function(spec: Any, net: Layer, where: str) -> dict[str, tuple[Lo
     where = f"{where}: loss_function"
 
     def port_name(name: Any) -> str:
+        if name not in outputs and isinstance(name, str) and name in LOSS_NAMES:
+            raise NetError(f'{where}: "{name}" is not an output port of the net, and a loss is given as a layer, not a name: '
+                           f'use {LOSS_NAMES[name]}, or one of the output ports {", ".join(outputs)}.')
         if name not in outputs:
             raise NetError(f'{where}: the net has no output port "{name}"; its outputs: {", ".join(outputs)}.{closest(str(name), outputs)}')
         return name

@@ -28,13 +28,7 @@ import torch
 
 from .. import prepare
 from ..containers.tree import is_container
-from ..errors import NetError, OptionError, closest, number, one_of
-
-OPTIONS = (
-    "loss_function", "batch_size", "max_training_rounds", "time_goal", "validation_set", "method", "learning_rate",
-    "learning_rate_multipliers", "training_progress_reporting", "training_progress_measurements", "training_stopping_criterion",
-    "training_progress_checkpointing", "random_seeding", "target_device", "working_precision",
-)
+from ..errors import NetError, OptionError, boolean, closest, number, one_of
 
 METHODS = {"ADAM": "Adam", "AdamW": "AdamW", "SGD": "SGD", "RMSProp": "RMSprop"}
 METHOD_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -46,12 +40,12 @@ METHOD_DEFAULTS: dict[str, dict[str, Any]] = {
 COMMON_SUBOPTIONS = {"l2_regularization": 0.0, "gradient_clipping": None, "learning_rate_schedule": "Cosine", "warmup": 0.0}
 AUTOMATIC_LEARNING_RATES = {"ADAM": 2e-3, "AdamW": 2e-3, "SGD": 0.05, "RMSProp": 1e-3}
 SCHEDULES = ("Cosine", "OneCycle", "Constant", "Linear")
+# suboption: (minimum, maximum, exclusive minimum, exclusive maximum), checked before torch sees them
+SUBOPTION_RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
+    "beta1": (0, 1, False, True), "beta2": (0, 1, False, True), "beta": (0, 1, False, True), "momentum": (0, None, False, False),
+    "epsilon": (0, None, True, False), "weight_decay": (0, None, False, False), "l2_regularization": (0, None, False, False),
+}
 PRECISIONS = tuple(prepare.PRECISIONS)
-
-
-def check_unknown_options(options: Mapping[str, Any]) -> None:
-    for name in options:
-        raise OptionError(f'NetTrain: unknown option {name}.{closest(name, OPTIONS)} The options are: {", ".join(OPTIONS)}.')
 
 
 def choice(value: Any, allowed: tuple[str, ...] | Mapping[str, Any], what: str) -> str:
@@ -99,6 +93,16 @@ def parse_method(spec: Any) -> Method:
         if key not in settings:
             raise OptionError(f'NetTrain: method "{name}" has no suboption {key!r}.{closest(str(key), settings)} Its suboptions: {", ".join(settings)}.')
         settings[key] = value
+    for key, (low, high, exclusive_low, exclusive_high) in SUBOPTION_RANGES.items():
+        if key in given:
+            settings[key] = number(given[key], where=f'NetTrain: method "{name}"', option=key, minimum=low, maximum=high,
+                                   exclusive_minimum=exclusive_low, exclusive_maximum=exclusive_high)
+    if "nesterov" in given:
+        settings["nesterov"] = boolean(given["nesterov"], where=f'NetTrain: method "{name}"', option="nesterov")
+    warmup = settings["warmup"]
+    if "warmup" in given and not (isinstance(warmup, int) and not isinstance(warmup, bool) and warmup >= 1):
+        settings["warmup"] = number(warmup, where=f'NetTrain: method "{name}"', option="warmup", minimum=0, maximum=1, exclusive_maximum=True,
+                                    fix="Give a fraction of training in [0, 1) or a whole number of batches.")
     schedule = settings["learning_rate_schedule"]
     if callable(schedule):
         settings["schedule_arguments"] = schedule_arguments(schedule)
@@ -300,7 +304,13 @@ def parse_stopping_criterion(spec: Any) -> StoppingCriterion | None:
         for key in spec:
             if key not in allowed:
                 raise OptionError(f'NetTrain: training_stopping_criterion has no key {key!r}.{closest(str(key), allowed)} Its keys: {", ".join(allowed)}.')
-        return StoppingCriterion(**spec)
+        where = "NetTrain: training_stopping_criterion"
+        criterion = spec.get("criterion", "Loss")
+        if not (isinstance(criterion, str) or callable(criterion)):
+            raise OptionError(f'{where}: criterion={criterion!r} must be a measurement name such as "Loss" or a function of the round\'s measurements.')
+        return StoppingCriterion(criterion, number(spec.get("patience", 0), where=where, option="patience", integer=True, minimum=0),
+                                 number(spec.get("absolute_change", 0.0), where=where, option="absolute_change", minimum=0),
+                                 number(spec.get("relative_change", 0.0), where=where, option="relative_change", minimum=0))
     raise OptionError(f'NetTrain: training_stopping_criterion={spec!r}: use a measurement name such as "Loss", a dict such as {{"criterion": "Accuracy", "patience": 3}}, or a function of the round\'s measurements returning True to stop.')
 
 
@@ -311,7 +321,3 @@ def precision_of(name: Any) -> str:
 
 def bf16_supported() -> bool:
     return prepare.bf16_supported()
-
-
-def positive_int(value: Any, name: str) -> int:
-    return number(value, where="NetTrain", option=name, integer=True, minimum=1)

@@ -19,6 +19,7 @@ from . import report
 PROPERTIES = (
     "TrainedNet", "FinalNet", "TrainingNet", "BatchLossList", "RoundLossList", "ValidationLossList", "RoundMeasurements",
     "ValidationMeasurements", "RoundMeasurementsLists", "ValidationMeasurementsLists", "BestValidationRound", "ReasonTrainingStopped",
+    "ReasonTrainingStoppedDetails",
     "TotalTrainingTime", "MeanExamplesPerSecond", "TotalRounds", "TotalBatches", "BatchSize", "LearningRate", "Method",
     "LossFunction", "AutomaticChoices", "ConfusionMatrix", "LossPlot", "FinalPlots", "CheckpointingFiles", "Properties",
 )
@@ -55,6 +56,7 @@ class NetTrainResults:
     confusion: np.ndarray | None = None
     class_labels: list[Any] | None = None
     checkpoint_files: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # -- access -------------------------------------------------------------------------------
@@ -116,6 +118,12 @@ class NetTrainResults:
 
     def _reason_training_stopped(self) -> str:
         return self.reason
+
+    def _reason_training_stopped_details(self) -> dict[str, Any]:
+        """Why training stopped early, when it did: ``"Reason"``, a ``"Message"``, where
+        (``"Round"``, ``"AbsoluteBatch"``: the batches done) and what more the reason knows (for
+        ``"NonFiniteLoss"``, ``"DivergedBatch"`` and ``"ArraysFromBatch"``); empty otherwise."""
+        return dict(self.details)
 
     def _total_training_time(self) -> float:
         return self.total_time
