@@ -239,3 +239,12 @@ def test_gradient_of_an_attached_loss_with_respect_to_the_input() -> None:
     graph = NetGraph({"net": net, "loss": MeanSquaredLossLayer()}, [(NetPort("net", "Output"), NetPort("loss", "Input"))])
     np.testing.assert_allclose(np.array(exact, dtype=float).ravel(), graph({"Input": x, "Target": y}, NetPortGradient("Input"), working_precision="Real64"), rtol=1e-9)
     assert set(NetFormula(net, loss=MeanSquaredLossLayer(), wrt="Arrays")) == {("0", "Weights"), ("0", "Biases")}
+
+
+def test_symbol_names() -> None:
+    from symnet.formula.interpreter import element_symbols
+
+    assert [s.name for s in element_symbols("x", (3,)).ravel()] == ["x1", "x2", "x3"]
+    assert [s.name for s in element_symbols("W2", (1, 2)).ravel()] == ["W2_11", "W2_12"]
+    assert element_symbols("x", (2, 12)).ravel()[11].name == "x_1,12"
+    assert element_symbols("y", ()).item().name == "y"

@@ -35,11 +35,11 @@ def where(net: Layer, path: Path) -> str:
 
 
 def element_symbols(base: str, dims: tuple[int, ...], **assumptions: Any) -> Value:
-    """Symbols named like ``x1, x2`` or ``W1_12`` (indices count from 1, as in the math they are read with)."""
+    """Symbols named like ``x1, x2``, ``W1_12`` or, past 9, ``x_1,12`` (indices count from 1, as in the math they are read with)."""
     if not dims:
         return np.array(sympy.Symbol(base, **assumptions), dtype=object)
-    separator = "," if max(dims) > 9 else ""
-    joiner = "_" if base[-1].isdigit() else ""
+    separator = "," if max(dims) > 9 else ""  # x12 is ambiguous past 9: x_1,12
+    joiner = "_" if base[-1].isdigit() or separator else ""
     symbols = [sympy.Symbol(f"{base}{joiner}{separator.join(str(i + 1) for i in index)}", **assumptions) for index in np.ndindex(*dims)]
     return np.array(symbols, dtype=object).reshape(dims)
 
