@@ -177,3 +177,38 @@ def test_option_values_are_refused_before_any_work(options, message, blobs, clas
     with pytest.raises(NetError, match=message):
         NetTrain(classifier(), (x, y), training_progress_reporting=lambda progress: calls.append(progress), **options)
     assert calls == []
+
+
+# -- SIGKILL during training, then resume: the same weights, bit for bit -----------------------
+KILLED_RUN = """
+import os, signal, sys
+import numpy as np
+from symnet import LinearLayer, NetChain, NetTrain, SoftmaxLayer
+rng = np.random.default_rng(0)
+y = rng.integers(0, 2, 64)
+x = (np.array([[2.0, 0.0], [-2.0, 0.0]])[y] + rng.normal(scale=0.5, size=(64, 2))).astype(np.float32)
+def kill(progress):
+    if progress["AbsoluteBatch"] == 7:
+        os.kill(os.getpid(), signal.SIGKILL)
+net = NetChain([LinearLayer(16), "Tanh", LinearLayer(2), SoftmaxLayer()], input=2)
+NetTrain(net, (x, y), batch_size=16, max_training_rounds=3, training_progress_reporting=kill,
+         training_progress_checkpointing={"directory": sys.argv[1], "interval": (1, "Batches")})
+"""
+
+
+def test_sigkill_then_resume_gives_the_same_weights(tmp_path, blobs, classifier):
+    import signal
+    import subprocess
+    import sys
+
+    from symnet import NetExtract
+
+    x, y = blobs(n=64)
+    done = subprocess.run([sys.executable, "-c", KILLED_RUN, str(tmp_path)], capture_output=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL
+    options = dict(batch_size=16, max_training_rounds=3, **QUIET)
+    resumed = NetTrain(classifier(), (x, y), All, training_progress_checkpointing={"directory": tmp_path, "resume": True}, **options)
+    assert resumed.automatic_choices["resumed_from"].endswith("batch0000006.safetensors")
+    uninterrupted = NetTrain(classifier(), (x, y), All, **options)
+    for layer in (0, 2):
+        np.testing.assert_array_equal(NetExtract(resumed.trained_net, [layer, "Weights"]), NetExtract(uninterrupted.trained_net, [layer, "Weights"]))
