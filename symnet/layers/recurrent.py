@@ -47,6 +47,8 @@ class _RecurrentLayer(Layer):
     wolfram_gates: ClassVar[tuple[str, ...]] = ("",)
     #: the states the recurrence carries
     states: ClassVar[tuple[str, ...]] = ("State",)
+    #: torch's fused kernel for the recurrence (the one nn.RNN/GRU/LSTM call)
+    kernel: ClassVar[Any] = None
 
     def validate(self) -> None:
         if self.size is not None and (isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 1):
@@ -146,7 +148,14 @@ class _RecurrentLayer(Layer):
         return [w_ih, w_hh, b_ih, torch.zeros_like(b_ih)]
 
     def run_kernel(self, x: torch.Tensor, batch_sizes: torch.Tensor | None, hidden: list[torch.Tensor], weights: list[torch.Tensor], training: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        raise NotImplementedError
+        """One fused torch recurrence over padded (``batch_sizes`` None) or packed data; the final states."""
+        # torch's kernels take the single state of an RNN/GRU bare and an LSTM's (h, c) as a list
+        state = hidden[0] if len(self.states) == 1 else hidden
+        if batch_sizes is None:
+            output, *final = self.kernel(x, state, weights, True, 1, 0.0, training, False, True)
+        else:
+            output, *final = self.kernel(x, batch_sizes, state, weights, True, 1, 0.0, training, False)
+        return output, final
 
     def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, *initial: torch.Tensor, training: bool = False, lengths: torch.Tensor | None = None) -> Any:  # type: ignore[override]
         if x.dim() != 3:
@@ -194,12 +203,7 @@ class BasicRecurrentLayer(_RecurrentLayer):
     TensorType((3, 3))
     """
 
-    def run_kernel(self, x: torch.Tensor, batch_sizes: torch.Tensor | None, hidden: list[torch.Tensor], weights: list[torch.Tensor], training: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        if batch_sizes is None:
-            output, h = torch._VF.rnn_tanh(x, hidden[0], weights, True, 1, 0.0, training, False, True)
-        else:
-            output, h = torch._VF.rnn_tanh(x, batch_sizes, hidden[0], weights, True, 1, 0.0, training, False)
-        return output, [h]
+    kernel = staticmethod(torch._VF.rnn_tanh)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -222,12 +226,7 @@ class GatedRecurrentLayer(_RecurrentLayer):
     torch_gates: ClassVar[tuple[str, ...]] = ("ResetGate", "InputGate", "MemoryGate")
     wolfram_gates: ClassVar[tuple[str, ...]] = ("InputGate", "ResetGate", "MemoryGate")
 
-    def run_kernel(self, x: torch.Tensor, batch_sizes: torch.Tensor | None, hidden: list[torch.Tensor], weights: list[torch.Tensor], training: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        if batch_sizes is None:
-            output, h = torch._VF.gru(x, hidden[0], weights, True, 1, 0.0, training, False, True)
-        else:
-            output, h = torch._VF.gru(x, batch_sizes, hidden[0], weights, True, 1, 0.0, training, False)
-        return output, [h]
+    kernel = staticmethod(torch._VF.gru)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -255,9 +254,4 @@ class LongShortTermMemoryLayer(_RecurrentLayer):
     wolfram_gates: ClassVar[tuple[str, ...]] = ("InputGate", "OutputGate", "ForgetGate", "MemoryGate")
     states: ClassVar[tuple[str, ...]] = ("State", "CellState")
 
-    def run_kernel(self, x: torch.Tensor, batch_sizes: torch.Tensor | None, hidden: list[torch.Tensor], weights: list[torch.Tensor], training: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        if batch_sizes is None:
-            output, h, c = torch._VF.lstm(x, hidden, weights, True, 1, 0.0, training, False, True)
-        else:
-            output, h, c = torch._VF.lstm(x, batch_sizes, hidden, weights, True, 1, 0.0, training, False)
-        return output, [h, c]
+    kernel = staticmethod(torch._VF.lstm)
