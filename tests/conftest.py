@@ -11,6 +11,8 @@
   batched output(s), computed with torch or numpy directly. Every layer of symnet has entries
   in the layer table (tests/layers/table/), which runs this harness on each of them.
 - ``random_input``: random batched data for a layer's port (``random_input(layer, port, batch, generator)``).
+- ``serve_http``: starts local HTTP servers on 127.0.0.1 for the test (``serve_http(handler)``
+  gives the base URL ``http://127.0.0.1:port``); they are shut down when the test ends.
 - ``@pytest.mark.fashion_mnist``: the test needs the real Fashion-MNIST files and skips, with a
   reason, where they are absent (tests never download them).
 """
@@ -142,3 +144,27 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("fashion_mnist") and not _fashion_mnist_available():
         pytest.skip("Fashion-MNIST is not installed (/usr/share/datasets/fashion-mnist) or cached; tests do not download it")
+
+
+@pytest.fixture
+def serve_http():
+    """Start HTTP servers on 127.0.0.1 (ephemeral ports) for one test; each call takes a request
+    handler class and returns the base URL without a trailing slash."""
+    import http.server
+    import threading
+
+    servers = []
+
+    def start(handler) -> str:
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        httpd.daemon_threads = True
+        thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        servers.append((httpd, thread))
+        return f"http://127.0.0.1:{httpd.server_address[1]}"
+
+    yield start
+    for httpd, thread in servers:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)

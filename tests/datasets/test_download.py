@@ -6,7 +6,6 @@ import http.server
 import os
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -51,15 +50,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def url():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+def url(serve_http):
+    return serve_http(Handler)
 
 
 def partials(folder):

@@ -5,7 +5,6 @@ import functools
 import hashlib
 import http.server
 import os
-import threading
 
 import numpy as np
 import pytest
@@ -36,7 +35,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, serve_http):
     """A local HTTP server (port 0, 127.0.0.1) serving generated IDX files from tmp_path/served."""
     served = tmp_path / "served"
     served.mkdir()
@@ -44,13 +43,7 @@ def server(tmp_path):
         write_idx(served / images_name, IMAGES[split])
         write_idx(served / labels_name, LABELS[split])
     QuietHandler.requests = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(served)))
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+    yield served, serve_http(functools.partial(QuietHandler, directory=str(served))) + "/"
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ are kept, served here by a local HTTP server on 127.0.0.1 (tests never use the i
 import functools
 import http.server
 import os
-import threading
 
 import pytest
 import torch
@@ -26,18 +25,12 @@ class CountingHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def served(tmp_path):
+def served(tmp_path, serve_http):
     """(folder served, base URL) of a local HTTP server on an ephemeral port."""
     folder = tmp_path / "served"
     folder.mkdir()
     CountingHandler.requests = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(CountingHandler, directory=str(folder)))
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield folder, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+    yield folder, serve_http(functools.partial(CountingHandler, directory=str(folder))) + "/"
 
 
 @pytest.fixture
