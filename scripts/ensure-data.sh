@@ -12,6 +12,17 @@ if [ ! -f /usr/share/dict/ngerman ] || [ ! -f /usr/share/dict/spanish ]; then
     echo "the word lists are not in /usr/share/dict (sudo apt-get install wamerican wfrench wngerman witalian wspanish); the text examples' tests will be skipped"
   fi
 fi
+# Graphviz's dot lays out the notebook pictures of nets (symnet/graphics.py); Chromium renders an
+# example notebook in tests/notebooks. Without them those tests are skipped and nets show tables only.
+if ! command -v dot >/dev/null || ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's graphviz and chromium ..."
+    (apt-get install -y -qq graphviz chromium || (apt-get update -qq && apt-get install -y -qq graphviz chromium)) >/dev/null 2>&1 \
+      || echo "could not install graphviz/chromium; the notebook picture and browser tests will be skipped"
+  else
+    echo "dot or chromium is missing (sudo apt-get install graphviz chromium); the notebook picture and browser tests will be skipped"
+  fi
+fi
 dir=/usr/share/datasets/fashion-mnist
 if [ -f "$dir/train-images-idx3-ubyte.gz" ]; then exit 0; fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -9,7 +9,9 @@ from . import datasets as datasets
 from . import display as _display
 from . import evaluation as _evaluation
 from . import formula as _formula
+from . import notebook as _notebook
 from .coders import NetDecoder, NetEncoder
+from .coders import base as _coders_base
 from .containers.chain import NetChain
 from .containers.graph import NetGraph
 from .containers.operators import NetBidirectionalOperator, NetFoldOperator, NetMapOperator, NetNestOperator
@@ -48,7 +50,8 @@ _layers_base.attach("call", _evaluation.evaluate)
 _layers_base.attach("symbolic", _formula.evaluate_symbolic)
 _layers_base.attach("is_symbolic", _formula.is_symbolic)
 _layers_base.attach("repr", _display.layer_repr)
-_layers_base.attach("html", _display.net_html)
+_layers_base.attach("html", _notebook.net_html)
+_coders_base.attach_html(_notebook.coder_html)
 
 __all__ = [
     "AggregationLayer",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import html
 from collections import Counter
 from typing import Any
 
@@ -14,7 +13,8 @@ from .graphics import summary_graphic
 from .layers.base import Layer, takes_net
 
 
-def _hyperparameters(layer: Layer) -> str:
+def hyperparameters(layer: Layer) -> str:
+    """A layer's hyperparameters as they would be written in its constructor call."""
     skip = {"input", "output", "arrays", "layers", "ports", "edges", "arity"}
     parts = []
     named = False  # after a positional field left out at its default, the rest go by name
@@ -29,7 +29,7 @@ def _hyperparameters(layer: Layer) -> str:
     return ", ".join(parts)
 
 
-def _parameter_count(layer: Layer) -> int | None:
+def parameter_count(layer: Layer) -> int | None:
     total = 0
     for _, leaf in leaves(layer):
         for name in leaf.array_names():
@@ -40,7 +40,7 @@ def _parameter_count(layer: Layer) -> int | None:
     return total
 
 
-def _coder_text(coder: Any) -> str:
+def coder_text(coder: Any) -> str:
     return repr(coder).split("\n")[0]
 
 
@@ -50,7 +50,7 @@ def _port_lines(layer: Layer, ports: tuple[str, ...], indent: str) -> list[str]:
     for port in ports:
         text = layer.types[port].describe()  # type: ignore[index]
         if port in coders:
-            text += f"  ← {_coder_text(coders[port])}" if port in layer.input_ports() else f"  → {_coder_text(coders[port])}"
+            text += f"  ← {coder_text(coders[port])}" if port in layer.input_ports() else f"  → {coder_text(coders[port])}"
         lines.append(f"{indent}{port:<10} {text}")
     return lines
 
@@ -58,10 +58,10 @@ def _port_lines(layer: Layer, ports: tuple[str, ...], indent: str) -> list[str]:
 def layer_repr(layer: Layer) -> str:
     """A text panel like the Wolfram net display: ports, layers, output shapes, arrays."""
     state = "initialized" if layer.initialized else "uninitialized"
-    count = _parameter_count(layer)
+    count = parameter_count(layer)
     params = "" if count is None else f", {count:,} parameters"
     if not is_container(layer):
-        head = f"{layer.kind}({_hyperparameters(layer)})  <{state}{params}>"
+        head = f"{layer.kind}({hyperparameters(layer)})  <{state}{params}>"
         lines = [head]
         lines += _port_lines(layer, layer.input_ports(), "  ")
         lines += _port_lines(layer, layer.output_ports(), "  ")
@@ -74,21 +74,13 @@ def layer_repr(layer: Layer) -> str:
     for key, member in members(layer).items():
         outputs = member.output_ports()
         shape = member.types[outputs[0]].describe() if outputs else ""  # type: ignore[index]
-        member_count = _parameter_count(member)
+        member_count = parameter_count(member)
         mark = "" if member.initialized else "  (uninitialized)"
         detail = f"  [{member_count:,} params]" if member_count else ""
-        name = f"{member.kind}({len(members(member))} layers)" if is_container(member) else f"{member.kind}({_hyperparameters(member)})"
+        name = f"{member.kind}({len(members(member))} layers)" if is_container(member) else f"{member.kind}({hyperparameters(member)})"
         lines.append(f"  {key_text(key):<{width}}  {name:<36} {shape}{detail}{mark}")
     lines += _port_lines(layer, layer.output_ports(), "  ")
     return "\n".join(lines)
-
-
-def net_html(layer: Layer) -> str:
-    """The display panel as an HTML table for notebooks."""
-    rows = "".join(f"<tr><td><code>{html.escape(line)}</code></td></tr>" for line in layer_repr(layer).split("\n"))
-    return f"<table style='font-family:monospace;border:1px solid #ccc'>{rows}</table>"
-
-
 
 
 def _information(net: Layer, prop: str) -> Any:
@@ -116,7 +108,7 @@ def _information(net: Layer, prop: str) -> Any:
         total = _information(net, "ArraysTotalElementCount")
         return None if total is None else total * 4
     if prop == "SummaryGraphic":
-        return summary_graphic(net)
+        return summary_graphic(net, details=hyperparameters)
     raise NetError(f'NetInformation: unknown property "{prop}"; the properties are {", ".join(PROPERTIES)}.{closest(prop, PROPERTIES)}')
 
 

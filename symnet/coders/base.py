@@ -23,6 +23,14 @@ from ..types import TensorType
 #: every coder class by (role, kind); filled by ``register``
 REGISTRY: dict[tuple[str, str], type[Coder]] = {}
 
+#: the notebook display, which lives above the coders (symnet/notebook.py); see ``attach_html``
+_HTML: dict[str, Callable[[Coder], str]] = {}
+
+
+def attach_html(implementation: Callable[[Coder], str]) -> None:
+    """Give coders their ``_repr_html_``; symnet/__init__ calls it once."""
+    _HTML["html"] = implementation
+
 
 def derived() -> Any:
     """A declared field computed in ``__post_init__`` (a lookup table, a compiled pattern):
@@ -127,6 +135,14 @@ class Coder:
     def __repr__(self) -> str:
         parts = [f'"{self.kind}"'] + [f"{name}={_short(value)}" for name, value, is_default in self._fields() if not is_default]
         return f"{self.role}({', '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        implementation = _HTML.get("html")
+        if implementation is None:
+            import html
+
+            return f"<code>{html.escape(repr(self))}</code>"
+        return implementation(self)
 
     def to_spec(self) -> dict[str, Any]:
         """The coder as a JSON-able dict; :func:`symnet.coders.coder_from_spec` reads it back."""

@@ -1,0 +1,66 @@
+"""HTML building blocks for notebook displays: one look for nets, coders, results and progress.
+
+Every ``_repr_html_`` in symnet is a *panel*: a titled box of sections, each a table or a
+figure. The style sits inline on a wrapping ``div`` with a class of its own, because Jupyter
+front-ends (classic, Lab, VS Code, nbconvert's HTML) keep inline styles but differ in which
+``<style>`` blocks they honour; the classes let tests and users find the parts.
+
+>>> print(table(["name", "size"], [["a", 3]]))
+<table class="symnet-table"><thead><tr><th>name</th><th>size</th></tr></thead><tbody><tr><td>a</td><td class='num'>3</td></tr></tbody></table>
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+_PANEL_STYLE = "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,sans-serif;font-size:13px;border:1px solid #c8d3e0;border-radius:6px;padding:8px 12px;margin:4px 0;display:inline-block;max-width:100%;box-sizing:border-box;background:#fbfcfe;color:#1d2733"
+_TITLE_STYLE = "font-weight:600;font-size:14px;margin-bottom:6px"
+_NOTE_STYLE = "color:#6a7683;font-size:12px;margin:4px 0"
+# Tables: compact rows, left-aligned text, numbers right-aligned by the caller's "num" cells.
+_CSS = """<style>
+.symnet-table{border-collapse:collapse;margin:2px 0 8px 0;font-size:12.5px}
+.symnet-table th{text-align:left;font-weight:600;border-bottom:1px solid #c8d3e0;padding:2px 10px 2px 0;color:#3d4b5c}
+.symnet-table td{text-align:left;padding:1px 10px 1px 0;vertical-align:top;font-family:SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
+.symnet-table td.num{text-align:right}
+.symnet-section{margin:2px 0 4px 0;font-weight:600;color:#3d4b5c;font-size:12.5px}
+.symnet-row{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start}
+.symnet-graph svg{max-width:100%;height:auto}
+</style>"""
+
+
+def escape(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def cell(value: Any) -> str:
+    """A table cell: numbers right-aligned with thousands separators, everything else escaped."""
+    if isinstance(value, bool) or value is None:
+        return f"<td>{escape('' if value is None else value)}</td>"
+    if isinstance(value, int):
+        return f"<td class='num'>{value:,}</td>"
+    if isinstance(value, float):
+        return f"<td class='num'>{value:.4g}</td>"
+    return f"<td>{escape(value)}</td>"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], raw: bool = False) -> str:
+    """An HTML table; ``raw`` rows are already HTML cells (``<td>…</td>``) and are not escaped."""
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + ("".join(row) if raw else "".join(cell(v) for v in row)) + "</tr>" for row in rows)
+    return f'<table class="symnet-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def section(title: str, content: str) -> str:
+    return f'<div class="symnet-section">{escape(title)}</div>{content}'
+
+
+def note(text: str) -> str:
+    return f'<div class="symnet-note" style="{_NOTE_STYLE}">{escape(text)}</div>'
+
+
+def panel(kind: str, title: str, parts: Sequence[str]) -> str:
+    """The box around a display: ``kind`` names it for CSS and tests (``symnet-net``, ``symnet-coder``…)."""
+    body = "".join(parts)
+    return f'<div class="symnet-panel symnet-{kind}" style="{_PANEL_STYLE}">{_CSS}<div class="symnet-title" style="{_TITLE_STYLE}">{escape(title)}</div>{body}</div>'
