@@ -144,21 +144,27 @@ class CompiledNet(nn.Module):
         return functools.partial(self.plan.leaves[index][1].run_members, runners)  # type: ignore[attr-defined]
 
     def _member_runner(self, sub: Plan) -> Any:
-        """A function running a member's plan: ``run(*inputs, lengths=None) -> outputs``; the
-        lengths go to every member layer that uses them (members keep their inputs' lengths)."""
-        steps = [(self._step_function(i), ins, outs, getattr(self.plan.leaves[i][1], "uses_lengths", False)) for i, ins, outs in sub.steps]
+        """A function running a member's plan: ``run(*inputs, lengths=None) -> outputs``. The
+        lengths are those of the member's inputs; they follow the member's wires as in
+        :meth:`run` (a layer that shortens its sequence passes shorter lengths on)."""
+        steps = [(self._step_function(i), ins, outs, self.plan.leaves[i][1]) for i, ins, outs in sub.steps]
         in_wires, out_wires = list(sub.inputs.values()), list(sub.outputs.values())
 
         def run(*inputs: torch.Tensor, lengths: torch.Tensor | None = None) -> list[torch.Tensor]:
             values: list[Any] = [None] * sub.wire_count
+            wire_lengths: list[torch.Tensor | None] | None = None
+            if lengths is not None:
+                wire_lengths = [None] * sub.wire_count
+                for wire in in_wires:
+                    wire_lengths[wire] = lengths
             for wire, x in zip(in_wires, inputs):
                 values[wire] = x
-            for function, ins, outs, uses_lengths in steps:
+            for function, ins, outs, layer in steps:
                 if not ins:
                     result = function()
                     result = result.unsqueeze(0).expand(inputs[0].shape[0], *result.shape)
-                elif lengths is not None and uses_lengths:
-                    result = function(*[values[i] for i in ins], lengths=lengths)
+                elif wire_lengths is not None and layer.uses_lengths:
+                    result = function(*[values[i] for i in ins], lengths=wire_lengths[ins[layer.lengths_input()]])
                 else:
                     result = function(*[values[i] for i in ins])
                 if len(outs) == 1:
@@ -166,6 +172,8 @@ class CompiledNet(nn.Module):
                 else:
                     for wire, value in zip(outs, result):
                         values[wire] = value
+                if wire_lengths is not None:
+                    self._step_lengths(layer, ins, outs, wire_lengths)
             return [values[w] for w in out_wires]
 
         return run
@@ -216,7 +224,7 @@ class CompiledNet(nn.Module):
         for (module, ins, outs), layer in zip(self._steps, self._layers):
             if ins:
                 if wire_lengths is not None and layer.uses_lengths:
-                    result = module(*[values[i] for i in ins], lengths=wire_lengths[ins[0]])
+                    result = module(*[values[i] for i in ins], lengths=wire_lengths[ins[layer.lengths_input()]])
                 else:
                     result = module(*[values[i] for i in ins])
             else:  # a layer with no input (NetArrayLayer): its output is the same for every example
@@ -249,8 +257,9 @@ class CompiledNet(nn.Module):
 
     @staticmethod
     def _step_lengths(layer: Layer, ins: tuple[int, ...], outs: tuple[int, ...], wire_lengths: list[torch.Tensor | None]) -> None:
-        """Lengths follow the wires: a layer's outputs get ``output_lengths`` of its first input's."""
-        incoming = wire_lengths[ins[0]] if ins else None
+        """Lengths follow the wires: a layer's outputs get ``output_lengths`` of the lengths of
+        its input ``output_lengths_input()`` (the first, for most layers)."""
+        incoming = wire_lengths[ins[layer.output_lengths_input()]] if ins else None
         outgoing = layer.output_lengths(incoming) if incoming is not None else None
         for port, wire in zip(layer.output_ports(), outs):
             # only outputs with a varying first axis have lengths (not a recurrent layer's "State")

@@ -41,9 +41,9 @@ class AttentionLayer(Layer):
     or "Causal" (query ``i`` sees keys ``0 … i`` only); ``dropout``, the rate at which attention
     weights are dropped while training.
 
-    In a batch of sequences of different lengths the padded keys get no weight (the lengths are
-    those of "Key"; the engine cuts the output back to the same lengths, which is right for
-    self-attention, where "Query" is the same sequence).
+    In a batch of sequences of different lengths the padded keys get no weight (masked by the
+    lengths of "Key") and the output has one vector per query: the engine cuts it back to the
+    lengths of "Query", which in cross-attention differ from the keys'.
 
     >>> layer = AttentionLayer("Dot", input=[("Varying", 2), ("Varying", 3), ("Varying", 2)])
     >>> layer.types["Output"]
@@ -173,5 +173,9 @@ class AttentionLayer(Layer):
             output = output.squeeze(2)
         return output.squeeze(1) if single_query else output
 
+    def output_lengths_input(self) -> int:
+        return self.input_ports().index("Query")
+
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor | None:
+        # ``lengths`` are the queries' (output_lengths_input): one output vector per query
         return lengths if self.types["Output"].rank == (3 if self.multi_head else 2) else None  # type: ignore[index]

@@ -217,6 +217,17 @@ class Layer:
             return lengths
         return None
 
+    def lengths_input(self) -> int:
+        """Which input's lengths ``forward`` receives (an index into ``input_ports()``): the first
+        by default; AttentionLayer masks the keys by the lengths of "Key", an operator that
+        replicates some inputs reads the lengths of the first input it maps over."""
+        return 0
+
+    def output_lengths_input(self) -> int:
+        """Which input's lengths ``output_lengths`` is given: the outputs of AttentionLayer follow
+        "Query" (in cross-attention the keys' lengths say nothing of the output's)."""
+        return self.lengths_input()
+
     def init_array(self, name: str, shape: tuple[int, ...], method: str, generator: torch.Generator) -> torch.Tensor | None:
         """This layer's own initial value of an array, or None for symnet.initialize's rule."""
         return None

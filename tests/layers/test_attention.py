@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from symnet import AttentionLayer, NetError, NetInitialize, ShapeError, TensorType
+from symnet import AttentionLayer, NetError, NetExtract, NetGraph, NetInitialize, NetPort, ShapeError, TensorType
 from symnet.engine import LeafModule
 
 
@@ -128,3 +128,22 @@ def test_attention_errors():
         AttentionLayer("Dot").forward({}, torch.zeros(2, 3, 2), torch.zeros(2, 3, 2), torch.zeros(2, 3, 2), lengths=torch.tensor([3, 0]))
     with pytest.raises(NetError, match=r"input= must give the inputs Key, Value and Query"):
         AttentionLayer(input=[(5, 3), (6, 2)])
+
+
+def test_cross_attention_output_follows_the_query_lengths():
+    # keys from one sequence, queries from another of other lengths: each example's output has
+    # one vector per query, and the padded keys get no weight (the result equals the example alone)
+    net = NetInitialize(NetGraph({"attend": AttentionLayer()}, [(NetPort("Source"), NetPort("attend", "Key")), (NetPort("Source"), NetPort("attend", "Value")), (NetPort("Target"), NetPort("attend", "Query"))],
+                                 ports={"Source": ("Varying", 2), "Target": ("Varying", 3)}), random_seeding=2)
+    rng = np.random.default_rng(0)
+    sources = [rng.random((n, 2)).astype(np.float32) for n in (4, 1, 3)]
+    targets = [rng.random((m, 3)).astype(np.float32) for m in (2, 5, 1)]
+    batch = net({"Source": sources, "Target": targets})
+    for source, target, result in zip(sources, targets, batch):
+        alone = net({"Source": source, "Target": target})
+        assert np.shape(result) == (len(target), 2)
+        np.testing.assert_allclose(result, alone, atol=1e-5)
+        weights = NetExtract(net, ["attend", "Weights"])
+        scores = source @ (target @ weights.T).T  # (n, m): key . W . query
+        expected = (np.exp(scores) / np.exp(scores).sum(0)).T @ source
+        np.testing.assert_allclose(result, expected, atol=1e-5)
