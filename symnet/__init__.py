@@ -14,6 +14,7 @@ from .coders import NetDecoder, NetEncoder
 from .coders import base as _coders_base
 from .containers.chain import NetChain
 from .containers.graph import NetGraph
+from .containers.mapthread import NetMapThreadOperator
 from .containers.operators import NetBidirectionalOperator, NetFoldOperator, NetMapOperator, NetNestOperator
 from .display import NetInformation
 from .engine import All, Automatic, CompiledNet, compiled
@@ -105,6 +106,7 @@ __all__ = [
     "NetInsert",
     "NetJoin",
     "NetMapOperator",
+    "NetMapThreadOperator",
     "NetMeasurements",
     "NetModel",
     "NetNestOperator",
