@@ -172,7 +172,7 @@ class _Problem:
             else:
                 self._indices = _class_targets(self.decoder, targets, self.classes)
             if self._indices.shape[0] != self.outputs.shape[0]:
-                raise InputError(f"NetMeasurements: there are {self.outputs.shape[0]} inputs but {self._indices.shape[0]} targets.")
+                raise InputError(f"NetMeasurements: there are {self.outputs.shape[0]} inputs but {self._indices.shape[0]} targets; give one target per input.")
         return self._indices
 
     def probabilities(self) -> torch.Tensor:
@@ -370,7 +370,7 @@ def NetMeasurements(net: Layer, data: Any, measurement: Any = "Accuracy", *, bat
     targets = _compact(targets)
     outputs = evaluate_outputs(net, inputs, port, batch_size=batch_size, target_device=target_device, working_precision=working_precision)
     if _length(targets) != outputs.shape[0]:
-        raise InputError(f"NetMeasurements: there are {outputs.shape[0]} inputs but {_length(targets)} targets.")
+        raise InputError(f"NetMeasurements: there are {outputs.shape[0]} inputs but {_length(targets)} targets; give one target per input.")
     problem = _Problem(net, port, outputs, targets)
     if _several(measurement):
         _check_pairs(list(measurement))

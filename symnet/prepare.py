@@ -270,7 +270,7 @@ def _integers(tensor: torch.Tensor, expected: TensorType, where: str) -> torch.T
 def _check_finite(tensor: torch.Tensor, where: str) -> None:
     bad = first_nonfinite(tensor)
     if bad is not None:
-        raise InputError(f"{where}: example {bad} contains NaN or infinite values.")
+        raise InputError(f"{where}: example {bad} contains NaN or infinite values; remove or replace those examples (for instance with numpy.nan_to_num) first.")
 
 
 def _batched(tensor: torch.Tensor, expected: TensorType, where: str) -> bool:

@@ -320,7 +320,7 @@ class ImageEncoder(ImageParameters):
                     image.load()
                     return self._pixels(image, f'the image file "{path}"')
             except FileNotFoundError:
-                raise InputError(f'Image encoder: the image file "{path}" does not exist.') from None
+                raise InputError(f'Image encoder: the image file "{path}" does not exist; give the path of an existing image file, a PIL image or an array of pixels.') from None
             except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
                 raise InputError(f'Image encoder: cannot read the image file "{path}": it is corrupt or not an image ({error}).') from None
         if isinstance(item, Image.Image):

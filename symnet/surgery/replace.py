@@ -9,7 +9,7 @@ from typing import Any
 from ..containers.base import Container, key_text
 from ..containers.chain import to_layer
 from ..containers.tree import is_container
-from ..errors import NetError, ShapeError
+from ..errors import NetError, ShapeError, closest
 from ..layers.base import Layer, as_array_tensor, is_coder, takes_net
 from ..types import TensorType
 from .common import _build, _dims_conflict, _fail, _fresh, _layers_argument, _Pending, _require_container, _strip_coders
@@ -145,6 +145,29 @@ def _matches(pattern: Any, layer: Layer) -> bool:
     raise NetError(f"NetReplace: a pattern must be a layer class, a layer, a class name or a predicate function, not {pattern!r}.")
 
 
+def _layer_kinds() -> set[str]:
+    """The class names of every layer kind defined so far (symnet's and the user's)."""
+    kinds: set[str] = set()
+    stack: list[type] = [Layer]
+    while stack:
+        cls = stack.pop()
+        if cls.__name__ not in kinds:
+            kinds.add(cls.__name__)
+            stack += cls.__subclasses__()
+    return kinds
+
+
+def _check_kind_names(pairs: list[tuple[Any, Any]]) -> None:
+    """A class name that names no layer kind is a typo: it would silently replace nothing."""
+    kinds = None
+    for pattern, _ in pairs:
+        if isinstance(pattern, str):
+            kinds = kinds if kinds is not None else _layer_kinds()
+            if pattern not in kinds:
+                raise NetError(f'NetReplace: "{pattern}" is not the name of a layer kind, so it would match nothing; '
+                               f"give a layer class, a class name such as \"LinearLayer\", a layer or a predicate.{closest(pattern, sorted(kinds))}")
+
+
 def _replace_member(layer: Layer, rules: list[tuple[Any, Any]]) -> Any:
     """The layer replaced by the first matching rule, or with its own members replaced."""
     for pattern, replacement in rules:
@@ -174,6 +197,7 @@ def NetReplace(net: Layer, rules: Any, *, drop_mismatched_arrays: bool = False) 
     """
     pairs = _rules(rules, "NetReplace")
     net = _require_container(net, "NetReplace")
+    _check_kind_names(pairs)
     try:
         members = {key: _replace_member(member, pairs) for key, member in net.layers.items()}
     except NetError as error:

@@ -82,12 +82,22 @@ def _dataset_columns(data: Any) -> tuple[Any, Any, Any]:
     return arrays[0], arrays[1], names
 
 
-def load_named(name: str, split: str = "train") -> Any:
+def load_named(name: str, where: str = "NetTrain", split: str = "train") -> Any:
+    """The dataset a string names; text that names no dataset is a mistake in ``where``."""
     try:
         from .. import datasets
     except ImportError:
-        raise NetError(f'NetTrain: the data "{name}" names a dataset, but symnet.datasets is not available in this installation.') from None
-    return datasets.load(name, split=split)
+        raise NetError(f'{where}: the data "{name}" names a dataset, but symnet.datasets is not available in this installation.') from None
+    try:
+        return datasets.load(name, split=split)
+    except NetError as error:
+        prefix = "datasets.load: unknown dataset"
+        if not str(error).startswith(prefix):
+            raise
+        # Text as data can only be a dataset's name: say so where the user wrote it.
+        detail = str(error)[len(prefix):].strip()
+        raise NetError(f"{where}: text is read as the name of a dataset, but there is no dataset {detail} "
+                       "Otherwise give data as (inputs, targets), a list of pairs, a dict of ports or a dataset.") from None
 
 
 def _length(values: Any) -> int:
@@ -100,7 +110,7 @@ def split_ports(data: Any, net: Layer, where: str) -> tuple[dict[str, Any], Any]
     """The data as {port: values} (targets under the net's output port names) and class names of a dataset."""
     inputs, outputs = net.input_ports(), net.output_ports()
     if isinstance(data, str):
-        data = load_named(data)
+        data = load_named(data, where)
     class_names = None
     if is_dataset(data):
         x, y, class_names = _dataset_columns(data)
@@ -169,7 +179,7 @@ def check_lengths(columns: Mapping[str, Any], where: str) -> int:
     if len(counts) > 1:
         text = ", ".join(f"{name}: {count}" for name, count in lengths.items())
         shortest = min(lengths.values())
-        raise NetError(f"{where}: the inputs and targets have different lengths ({text}); example {shortest} is the first without a partner.")
+        raise NetError(f"{where}: the inputs and targets have different lengths ({text}); example {shortest} is the first without a partner. Give one target per input example.")
     count = counts.pop()
     if count == 0:
         raise NetError(f"{where}: the data is empty; give at least one example.")
@@ -203,7 +213,7 @@ def integer_values(tensor: torch.Tensor, bound: int | None, where: str, what: st
     if tensor.is_floating_point():
         bad = first_nonfinite(tensor)
         if bad is not None:
-            raise InputError(f"{where}: example {bad} contains NaN or infinite values.")
+            raise InputError(f"{where}: example {bad} contains NaN or infinite values; remove or replace those examples (for instance with numpy.nan_to_num) before training.")
         fractional = (tensor != tensor.round()).reshape(tensor.shape[0], -1).any(dim=1)
         if bool(fractional.any()):
             position = int(fractional.nonzero()[0, 0])

@@ -238,7 +238,7 @@ def target_column(term: LossTerm, net: Layer, values: Any, coder: Any, class_nam
             check_example_shape(tensor, dims, where, "targets")
     bad = first_nonfinite(tensor.to(torch.float64) if not tensor.is_floating_point() else tensor)
     if bad is not None:
-        raise InputError(f"{where}: example {bad} contains NaN or infinite values.")
+        raise InputError(f"{where}: example {bad} contains NaN or infinite values; remove or replace those examples (for instance with numpy.nan_to_num) first.")
     tensor = tensor.to(dtype)
     if isinstance(layer, CrossEntropyLossLayer):
         outside = ((tensor < 0) | (tensor > 1)).reshape(tensor.shape[0], -1).any(dim=1)

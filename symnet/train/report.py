@@ -158,7 +158,7 @@ def reporters(spec: Any) -> list[Reporter]:
         if Path(text).suffix in (".csv", ".json"):
             return [FileReporter(Path(text))]
     raise OptionError(
-        f'NetTrain: training_progress_reporting={spec!r}: use "Panel", "Print", a .csv or .json file name, a function of the progress, None, or a list of these.'
+        f'NetTrain: training_progress_reporting={spec!r} is not a form of reporting; use "Panel", "Print", a .csv or .json file name, a function of the progress, None, or a list of these.'
     )
 
 
