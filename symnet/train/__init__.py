@@ -7,8 +7,11 @@ them. Options (snake_case of Wolfram's): ``loss_function``, ``batch_size``,
 ``method`` ("ADAM", "AdamW", "SGD", "RMSProp", with suboptions), ``learning_rate``,
 ``learning_rate_multipliers``, ``training_progress_reporting``,
 ``training_progress_measurements``, ``training_stopping_criterion``,
-``training_progress_checkpointing``, ``random_seeding``, ``target_device`` and
-``working_precision`` ("Real32", "Real64", "Mixed": bfloat16 autocast).
+``training_progress_checkpointing``, ``random_seeding``, ``target_device``,
+``working_precision`` ("Real32", "Real64", "Mixed": bfloat16 autocast) and
+``cache_frozen_features`` (Automatic: a front frozen by ``learning_rate_multipliers`` is
+evaluated once per example and the rest trained on its output, see :mod:`symnet.train.caching`;
+False: never).
 """
 
 from .arrays import with_leaf_arrays

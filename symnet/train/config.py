@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from ..engine import _device
-from ..errors import OptionError, closest, number
+from ..errors import OptionError, boolean, closest, number
 from ..initialize import DEFAULT_SEED
 from ..symbols import Automatic
 from . import checkpoint as checkpoints
@@ -82,6 +82,13 @@ def _seed(value: Any) -> int:
     raise OptionError(f'NetTrain: random_seeding={value!r} must be an integer seed or "Inherited".')
 
 
+def _cache_frozen_features(value: Any) -> bool:
+    """Automatic or True: cache a frozen front's features when it can be done (see symnet.train.caching); False: never."""
+    if value is Automatic:
+        return True
+    return boolean(value, where="NetTrain", option="cache_frozen_features")
+
+
 def _checkpointing(value: Any) -> tuple[checkpoints.CheckpointSpec, ...]:
     # whether the places can be written is checked just before the first batch (checkpoint.check_writable)
     return tuple(checkpoints.parse(value))
@@ -106,6 +113,7 @@ class TrainConfig:
     random_seeding: int = option(DEFAULT_SEED, _seed)
     target_device: str = option("cpu", _device)
     working_precision: str = option("Real32", precision_of)
+    cache_frozen_features: bool = option(Automatic, _cache_frozen_features)
 
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> TrainConfig:

@@ -37,6 +37,7 @@ from ..errors import NetError, closest
 from ..initialize import NetInitialize
 from ..layers.base import Layer
 from . import measurements as measuring
+from .caching import cache_frozen_features
 from .checkpoint import Checkpointer
 from .config import TrainConfig, signature
 from .memory import keep_freed_memory
@@ -102,6 +103,10 @@ def train(net: Layer, data: Any, config: TrainConfig, want_confusion: bool = Tru
         generator = torch.Generator().manual_seed(seed)
         prepared = prepare(net, plan, data, config, dtype, generator)
         automatic.update(prepared.automatic)
+        # a frozen front is evaluated once here; the runner then trains the rest on its output
+        cached = cache_frozen_features(net, plan, prepared, config, device, dtype, precision == "Mixed")
+        prepared = cached.data
+        automatic.update(cached.automatic)
         _check_criterion(config, prepared)
         learning_rate = config.learning_rate
         if learning_rate is Automatic:
@@ -109,7 +114,7 @@ def train(net: Layer, data: Any, config: TrainConfig, want_confusion: bool = Tru
             automatic["learning_rate"] = learning_rate
         check_schedule(config.method, prepared.total_batches)
         example_size = sum(int(column.values[0].numel()) for column in prepared.table.columns.values())
-        runner = SingleProcessRunner(net, plan, prepared.terms, config.method, learning_rate, config.learning_rate_multipliers, device, dtype,
+        runner = SingleProcessRunner(net, cached.plan, prepared.terms, config.method, learning_rate, cached.multipliers, device, dtype,
                                      precision == "Mixed", prepared.batch_size, example_size)
         automatic.setdefault("learning_rate_schedule", config.method.schedule if isinstance(config.method.schedule, str) else "custom")
         automatic["channels_last"] = bool(runner.image_ports)
