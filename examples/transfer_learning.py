@@ -10,7 +10,9 @@ always a better approach"), line by line:
 3. a new chain: the features, a ``LinearLayer`` "classifier" and a softmax, with a Class decoder
    for the ten Fashion-MNIST classes;
 4. ``NetTrain`` with ``learning_rate_multipliers={"classifier": 1, "*": 0}``: only the new
-   classifier learns, the 4.0 M pretrained numbers stay frozen.
+   classifier learns, the 4.0 M pretrained numbers stay frozen. NetTrain sees that the frozen
+   features are the same every round, computes them once per image and trains the classifier
+   on them (``cache_frozen_features=False`` would recompute them for every batch).
 
 Then it trains the notebook's small CNN from scratch on the same images (28×28, every weight
 learning) and prints both test accuracies.
@@ -26,7 +28,7 @@ import time
 
 import numpy as np
 
-from symnet import LinearLayer, NetChain, NetDecoder, NetDrop, NetEncoder, NetExtract, NetMeasurements, NetModel, NetTrain, SoftmaxLayer, datasets
+from symnet import All, LinearLayer, NetChain, NetDecoder, NetDrop, NetEncoder, NetExtract, NetMeasurements, NetModel, NetTrain, SoftmaxLayer, datasets
 
 PRETRAINED = "EfficientNet-Lite0 Trained on ImageNet"
 
@@ -65,11 +67,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     # 1. The pretrained net's features, a new classifier, only the classifier learning.
     net = transfer_net(class_names, size)
     start = time.perf_counter()
-    trained = NetTrain(
-        net, training, learning_rate_multipliers={"classifier": 1, "*": 0}, validation_set=validation,
+    results = NetTrain(
+        net, training, All, learning_rate_multipliers={"classifier": 1, "*": 0}, validation_set=validation,
         max_training_rounds=rounds, method="SGD", batch_size=64, training_progress_reporting=None,
     )
     transfer_seconds = time.perf_counter() - start
+    trained = results["TrainedNet"]
+    # The frozen features are computed once per image and the classifier trains on them (symnet.train.caching).
+    print(f"frozen features: {results['AutomaticChoices'].get('cache_frozen_features', 'not cached')}")
     frozen = [("feature", "stem", "conv", "Weights"), ("feature", "block15", "project_conv", "Weights")]
     assert all(np.array_equal(NetExtract(trained, path), NetExtract(net, path)) for path in frozen), "the pretrained features changed"
     transfer = NetMeasurements(trained, testing, "Accuracy")

@@ -23,3 +23,5 @@ def test_transfer_learning_example_quick(capsys):
     printed = capsys.readouterr().out
     assert "EfficientNet-Lite0 Trained on ImageNet, new classifier only" in printed
     assert "PyTorch Notebook CNN from scratch" in printed
+    # the frozen EfficientNet features were computed once per image (400 training + 100 validation)
+    assert "frozen features: 141 frozen layers through feature/pool computed once: 500 examples × (1280,) float32" in printed
