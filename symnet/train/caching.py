@@ -210,14 +210,13 @@ def _sub_plan(plan: Plan, positions: list[int], inputs: dict[str, int], outputs:
     members: dict[int, dict[str, Plan]] = {}
 
     def moved(sub: Plan) -> Plan:
-        return Plan(leaves, [(renumbered[i], ins, outs) for i, ins, outs in sub.steps], dict(sub.inputs), dict(sub.outputs),
-                    dict(sub.port_wires), sub.wire_count, members)
+        return dataclasses.replace(sub, leaves=leaves, steps=[(renumbered[i], ins, outs) for i, ins, outs in sub.steps], members=members)
 
     for old, subs in plan.members.items():
         if old in renumbered:
             members[renumbered[old]] = {key: moved(sub) for key, sub in subs.items()}
     steps = [(renumbered[plan.steps[p][0]], plan.steps[p][1], plan.steps[p][2]) for p in positions]
-    return Plan(leaves, steps, inputs, outputs, dict(plan.port_wires), plan.wire_count, members)
+    return dataclasses.replace(plan, leaves=leaves, steps=steps, inputs=inputs, outputs=outputs, members=members)
 
 
 # -- computing the features ---------------------------------------------------------------------
