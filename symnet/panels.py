@@ -27,6 +27,7 @@ _CSS = """<style>
 .symnet-section{margin:2px 0 4px 0;font-weight:600;color:#3d4b5c;font-size:12.5px}
 .symnet-row{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start}
 .symnet-graph svg{max-width:100%;height:auto}
+.symnet-plot svg{width:100%;height:auto}
 </style>"""
 
 

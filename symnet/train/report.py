@@ -2,8 +2,10 @@
 
 ``training_progress_reporting``:
 
-- ``Automatic``: a rich progress panel on a terminal, "Print" lines otherwise (pipes, CI);
-- ``"Panel"`` / ``"ProgressIndicator"``: the rich progress bar; ``"Print"``: a line per round;
+- ``Automatic``: a live HTML panel in a Jupyter notebook, a rich progress panel on a terminal,
+  "Print" lines otherwise (pipes, CI);
+- ``"Panel"`` / ``"ProgressIndicator"``: the notebook panel in Jupyter, else the rich progress bar;
+  ``"Print"``: a line per round;
 - a file name ending in ``.csv`` or ``.json``: a row per round written to that file;
 - a function: called after every batch with a dict of the progress so far
   (``(function, "Round")`` calls it once per round instead);
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OptionError
+from .notebook import in_notebook, progress_html
 
 
 class Reporter:
@@ -93,6 +96,50 @@ class PanelReporter(Reporter):
         self.progress.stop()
 
 
+class NotebookReporter(Reporter):
+    """A panel in the notebook cell's output, redrawn in place through an IPython display handle
+    after a batch (at most four times a second, so the front-end keeps up) and after every round.
+
+    ``display`` is IPython.display.display or a stand-in with its signature (tests)."""
+
+    interval = 0.25
+
+    def __init__(self, display: Callable[..., Any] | None = None) -> None:
+        self.display = display
+        self.history: dict[str, list[float]] = {"BatchLoss": [], "RoundLoss": [], "ValidationLoss": []}
+
+    def _html(self, progress: dict[str, Any], done: bool = False) -> Any:
+        from IPython.display import HTML
+
+        return HTML(progress_html(progress, self.history, self.batches_per_round, done))
+
+    def start(self, total_rounds: int | None, batches_per_round: int | None) -> None:
+        if self.display is None:
+            from IPython.display import display
+
+            self.display = display
+        self.batches_per_round = batches_per_round
+        self.handle = self.display(self._html({"TotalRounds": total_rounds}), display_id=True)
+        self.last = time.perf_counter()
+
+    def batch(self, progress: dict[str, Any]) -> None:
+        self.history["BatchLoss"].append(float(progress["BatchLoss"]))
+        now = time.perf_counter()
+        if now - self.last >= self.interval:
+            self.last = now
+            self.handle.update(self._html(progress))
+
+    def round(self, progress: dict[str, Any]) -> None:
+        self.history["RoundLoss"].append(float(progress["RoundLoss"]))
+        if progress.get("ValidationLoss") is not None:
+            self.history["ValidationLoss"].append(float(progress["ValidationLoss"]))
+        self.last = time.perf_counter()
+        self.handle.update(self._html(progress))
+
+    def finish(self, progress: dict[str, Any]) -> None:
+        self.handle.update(self._html(progress, done=True))
+
+
 class FileReporter(Reporter):
     """A row per round in a CSV file, or a JSON list of rows (rewritten each round)."""
 
@@ -140,7 +187,11 @@ def reporters(spec: Any) -> list[Reporter]:
     if spec is None:
         return []
     if spec is Automatic:
+        if in_notebook():
+            return [NotebookReporter()]
         return [PanelReporter() if interactive() else PrintReporter()]
+    if isinstance(spec, Reporter):  # a reporter object of one's own (or a NotebookReporter with its display)
+        return [spec]
     if isinstance(spec, list):
         return [r for item in spec for r in reporters(item)]
     if isinstance(spec, tuple) and len(spec) == 2 and callable(spec[0]):
@@ -152,7 +203,7 @@ def reporters(spec: Any) -> list[Reporter]:
     if isinstance(spec, str | Path):
         text = str(spec)
         if text in ("Panel", "ProgressIndicator"):
-            return [PanelReporter()]
+            return [NotebookReporter() if in_notebook() else PanelReporter()]
         if text == "Print":
             return [PrintReporter()]
         if Path(text).suffix in (".csv", ".json"):

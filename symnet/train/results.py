@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import NetError, closest
 from ..layers.base import Layer
 from . import report
+from .notebook import results_html
 
 PROPERTIES = (
     "TrainedNet", "FinalNet", "TrainingNet", "BatchLossList", "RoundLossList", "ValidationLossList", "RoundMeasurements",
@@ -79,6 +80,9 @@ class NetTrainResults:
     def __repr__(self) -> str:
         loss = f"{self.round_losses[-1]:.4g}" if self.round_losses else "–"
         return f"NetTrainResults(rounds={len(self.round_losses)}, final loss={loss}, reason={self.reason!r}, time={self.total_time:.1f} s)"
+
+    def _repr_html_(self) -> str:
+        return results_html(self)
 
     # -- properties ---------------------------------------------------------------------------
     def _trained_net(self) -> Layer:
