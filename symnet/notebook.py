@@ -57,10 +57,10 @@ def _layer_rows(net: Container) -> tuple[list[list[str]], int]:
         indent = "&nbsp;&nbsp;&nbsp;" * depth
         state = "" if layer.initialized or not layer.array_names() and not isinstance(layer, Container) else " <span style='color:#b26b00'>(uninitialized)</span>"
         rows.append([
-            f"<td>{indent}{panels.escape(key_text(key))}</td>",
-            f"<td>{panels.escape(kind)}{state}</td>",
-            f"<td>{panels.escape(shape)}</td>",
-            f"<td class='num'>{'' if count is None else f'{count:,}' if count else ''}</td>",
+            panels.td(indent + panels.escape(key_text(key))),
+            panels.td(panels.escape(kind) + state),
+            panels.td(panels.escape(shape)),
+            panels.td("" if not count else f"{count:,}", numeric=True),
         ])
     return rows, skipped
 

@@ -5,8 +5,9 @@ figure. The style sits inline on a wrapping ``div`` with a class of its own, bec
 front-ends (classic, Lab, VS Code, nbconvert's HTML) keep inline styles but differ in which
 ``<style>`` blocks they honour; the classes let tests and users find the parts.
 
->>> print(table(["name", "size"], [["a", 3]]))
-<table class="symnet-table"><thead><tr><th>name</th><th>size</th></tr></thead><tbody><tr><td>a</td><td class='num'>3</td></tr></tbody></table>
+>>> import re
+>>> re.sub(r' style="[^"]*"', "", table(["name", "size"], [["a", 3]]))
+'<table class="symnet-table"><thead><tr><th>name</th><th>size</th></tr></thead><tbody><tr><td class="text">a</td><td class="num">3</td></tr></tbody></table>'
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from typing import Any
 _PANEL_STYLE = "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,sans-serif;font-size:13px;border:1px solid #c8d3e0;border-radius:6px;padding:8px 12px;margin:4px 0;display:inline-block;max-width:100%;box-sizing:border-box;background:#fbfcfe;color:#1d2733"
 _TITLE_STYLE = "font-weight:600;font-size:14px;margin-bottom:6px"
 _NOTE_STYLE = "color:#6a7683;font-size:12px;margin:4px 0"
-# Tables: compact rows, left-aligned text, numbers right-aligned by the caller's "num" cells.
+# Table cells carry their style inline: JupyterLab's own rules for output tables (right-aligned,
+# padded cells) outrank a class selector, and some front-ends drop <style> blocks altogether.
+_TABLE_STYLE = "border-collapse:collapse;margin:2px 0 8px 0;font-size:12.5px"
+_TH_STYLE = "text-align:left;font-weight:600;border:none;border-bottom:1px solid #c8d3e0;padding:2px 10px 2px 0;color:#3d4b5c;background:none"
+_TD_STYLE = "text-align:left;padding:1px 10px 1px 0;border:none;vertical-align:top;font-family:SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;white-space:nowrap"
+_NUM_STYLE = _TD_STYLE.replace("text-align:left", "text-align:right")
 _CSS = """<style>
-.symnet-table{border-collapse:collapse;margin:2px 0 8px 0;font-size:12.5px}
-.symnet-table th{text-align:left;font-weight:600;border-bottom:1px solid #c8d3e0;padding:2px 10px 2px 0;color:#3d4b5c}
-.symnet-table td{text-align:left;padding:1px 10px 1px 0;vertical-align:top;font-family:SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
-.symnet-table td.num{text-align:right}
 .symnet-section{margin:2px 0 4px 0;font-weight:600;color:#3d4b5c;font-size:12.5px}
 .symnet-row{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start}
 .symnet-graph svg{max-width:100%;height:auto}
@@ -35,22 +37,27 @@ def escape(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
+def td(markup: str, numeric: bool = False) -> str:
+    """A table cell around markup that is already HTML (escape text first)."""
+    return f'<td class="{"num" if numeric else "text"}" style="{_NUM_STYLE if numeric else _TD_STYLE}">{markup}</td>'
+
+
 def cell(value: Any) -> str:
     """A table cell: numbers right-aligned with thousands separators, everything else escaped."""
     if isinstance(value, bool) or value is None:
-        return f"<td>{escape('' if value is None else value)}</td>"
+        return td(escape("" if value is None else value))
     if isinstance(value, int):
-        return f"<td class='num'>{value:,}</td>"
+        return td(f"{value:,}", numeric=True)
     if isinstance(value, float):
-        return f"<td class='num'>{value:.4g}</td>"
-    return f"<td>{escape(value)}</td>"
+        return td(f"{value:.4g}", numeric=True)
+    return td(escape(value))
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], raw: bool = False) -> str:
-    """An HTML table; ``raw`` rows are already HTML cells (``<td>…</td>``) and are not escaped."""
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    """An HTML table; ``raw`` rows are already HTML cells (from ``td``) and are not escaped."""
+    head = "".join(f'<th style="{_TH_STYLE}">{escape(h)}</th>' for h in headers)
     body = "".join("<tr>" + ("".join(row) if raw else "".join(cell(v) for v in row)) + "</tr>" for row in rows)
-    return f'<table class="symnet-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return f'<table class="symnet-table" style="{_TABLE_STYLE}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def section(title: str, content: str) -> str:

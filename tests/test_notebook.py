@@ -1,41 +1,12 @@
 """The notebook displays of nets and coders (symnet/notebook.py, symnet/panels.py)."""
 
-from html.parser import HTMLParser
-
 import pytest
 
 from symnet import LinearLayer, NetChain, NetDecoder, NetEncoder, NetGraph, NetInitialize, ThreadingLayer, graphics
 from symnet import notebook as display
+from tests.panel_html import Tables
 
 needs_graphviz = pytest.mark.skipif(graphics.layout_problem() is not None, reason=f"no layout engine: {graphics.layout_problem()} (scripts/ensure-data.sh installs it as root)")
-
-
-class Tables(HTMLParser):
-    """The text of every table cell, table by table, and every SVG edge group."""
-
-    def __init__(self, page):
-        super().__init__()
-        self.tables, self.edges, self.cell = [], 0, None
-        self.feed(page)
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table" and ("class", "symnet-table") in attrs:
-            self.tables.append([])
-        elif tag == "tr" and self.tables:
-            self.tables[-1].append([])
-        elif tag in ("td", "th") and self.tables:
-            self.cell = ""
-        elif tag == "g" and ("class", "edge") in attrs:
-            self.edges += 1
-
-    def handle_data(self, data):
-        if self.cell is not None:
-            self.cell += data
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self.cell is not None:
-            self.tables[-1][-1].append(self.cell.replace("\xa0", " ").strip())
-            self.cell = None
 
 
 @pytest.fixture

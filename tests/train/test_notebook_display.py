@@ -10,6 +10,7 @@ import pytest
 from symnet import All, LinearLayer, NetChain, NetDecoder, NetTrain, SoftmaxLayer
 from symnet.errors import OptionError
 from symnet.train import notebook, report
+from tests.panel_html import Tables
 
 
 class FakeDisplay:
@@ -49,10 +50,10 @@ def test_progress_panel_is_updated_in_place_and_ends_with_the_run(data):
     final = display.shown[-1]
     assert "NetTrain finished · round 3/3 · batch 7/7" in final and 'style="width:100.0%' in final
     assert final.count('class="symnet-round-loss"') == 3 and final.count('class="symnet-validation-loss"') == 3
-    assert f"<td>round loss</td><td class='num'>{results['RoundLossList'][-1]:.4g}</td>" in final
-    assert f"<td>validation loss</td><td class='num'>{results['ValidationLossList'][-1]:.4g}</td>" in final
-    accuracy = results["ValidationMeasurements"]["Accuracy"]
-    assert f"<td>validation Accuracy</td><td class='num'>{accuracy:.4g}</td>" in final
+    rows = Tables(final).rows(0)
+    assert rows["round loss"] == [f"{results['RoundLossList'][-1]:.4g}"]
+    assert rows["validation loss"] == [f"{results['ValidationLossList'][-1]:.4g}"]
+    assert rows["validation Accuracy"] == [f"{results['ValidationMeasurements']['Accuracy']:.4g}"]
 
 
 def test_automatic_reporting_is_the_notebook_panel_only_in_a_kernel(monkeypatch):
@@ -100,8 +101,9 @@ def test_results_show_a_summary_and_every_final_plot_inline(data):
     results = train(data, training_progress_reporting=None)
     page = results._repr_html_()
     assert "NetTrainResults · 3 rounds · MaxTrainingRounds" in page
-    assert "<td>TotalBatches</td><td>21</td>" in page
-    assert f"<td>final validation loss</td><td>{results['ValidationLossList'][-1]:.4g}</td>" in page
+    rows = Tables(page).rows(0)
+    assert rows["TotalBatches"] == [str(results["TotalBatches"])] and rows["TotalRounds"] == ["3"]
+    assert rows["final validation loss"] == [f"{results['ValidationLossList'][-1]:.4g}"]
     plots = re.findall(r'<figcaption class="symnet-section">([^<]+)</figcaption><div class="symnet-plot" style="width:360px"><svg', page)
     assert plots == list(results["FinalPlots"]) == ["Loss", "Accuracy", "ErrorRate", "ConfusionMatrix"]
     assert "training rounds" in page  # axis labels stay text in the SVG
