@@ -65,7 +65,7 @@ def test_automatic_reporting_is_the_notebook_panel_only_in_a_kernel(monkeypatch)
     assert [type(r) for r in report.reporters("Print")] == [report.PrintReporter]
     monkeypatch.setattr(report, "in_notebook", lambda: False)
     assert [type(r) for r in report.reporters("Panel")] == [report.PanelReporter]
-    with pytest.raises(OptionError, match=r"training_progress_reporting='Loud': use \"Panel\", \"Print\""):
+    with pytest.raises(OptionError, match=r"training_progress_reporting='Loud' is not a form of reporting; use \"Panel\", \"Print\""):
         report.reporters("Loud")
 
 
