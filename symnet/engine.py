@@ -242,12 +242,7 @@ class CompiledNet(nn.Module):
     def wire_lengths(self, wires: Sequence[int], lengths: Sequence[torch.Tensor | None] | None) -> list[torch.Tensor | None]:
         """Each example's length along the first axis of each of ``wires``, given the inputs'
         ``lengths`` (as for :meth:`run`); None where a wire has no varying axis."""
-        if lengths is None or all(x is None for x in lengths):
-            return [None] * len(wires)
-        wire_lengths = self._input_lengths(lengths)
-        for (_, ins, outs), layer in zip(self._steps, self._layers):
-            self._step_lengths(layer, ins, outs, wire_lengths)
-        return [wire_lengths[w] for w in wires]
+        return plan_wire_lengths(self.plan, wires, lengths)
 
     def _input_lengths(self, lengths: Sequence[torch.Tensor | None]) -> list[torch.Tensor | None]:
         wire_lengths: list[torch.Tensor | None] = [None] * self.plan.wire_count
@@ -269,6 +264,20 @@ class CompiledNet(nn.Module):
     def leaf_arrays(self) -> dict[tuple[str, ...], dict[str, torch.Tensor]]:
         """The current arrays of every leaf, by path (detached copies)."""
         return {path: {name: getattr(module, name).detach().clone() for name in module.names} for (path, _), module in zip(self.plan.leaves, self.leaves) if module.names}
+
+
+def plan_wire_lengths(plan: Plan, wires: Sequence[int], lengths: Sequence[torch.Tensor | None] | None) -> list[torch.Tensor | None]:
+    """Each example's length along the first axis of each of ``wires`` (see
+    :meth:`CompiledNet.wire_lengths`), from the plan alone: NetTrain checks its targets'
+    lengths against the outputs' before anything is compiled."""
+    if lengths is None or all(x is None for x in lengths):
+        return [None] * len(wires)
+    wire_lengths: list[torch.Tensor | None] = [None] * plan.wire_count
+    for port, length in zip(plan.inputs, lengths):
+        wire_lengths[plan.inputs[port]] = length
+    for index, ins, outs in plan.steps:
+        CompiledNet._step_lengths(plan.leaves[index][1], ins, outs, wire_lengths)
+    return [wire_lengths[w] for w in wires]
 
 
 def batch_slices(count: int, batch_size: int | None, per_example: int = 1) -> list[slice]:
@@ -414,4 +423,4 @@ def _device(target_device: Any) -> str:
     return name
 
 
-__all__ = ["All", "Automatic", "CompiledNet", "batch_slices", "cached_module", "compiled", "flatten_net", "run_batches"]
+__all__ = ["All", "Automatic", "CompiledNet", "batch_slices", "plan_wire_lengths", "cached_module", "compiled", "flatten_net", "run_batches"]

@@ -144,7 +144,7 @@ def _is_varying(expected: TensorType) -> bool:
     return bool(expected.dims) and expected.dims[0] == VARYING  # type: ignore[index]
 
 
-def _ragged(values: Any, expected: TensorType) -> bool:
+def ragged(values: Any, expected: TensorType) -> bool:
     """A list of examples of different lengths for a port whose first axis varies."""
     if not (_is_varying(expected) and isinstance(values, list | tuple) and len(values) > 1):
         return False
@@ -154,7 +154,7 @@ def _ragged(values: Any, expected: TensorType) -> bool:
     return len({len(item) if not isinstance(item, np.ndarray | torch.Tensor) else item.shape[0] if item.ndim else -1 for item in values}) > 1
 
 
-def _padded(values: Sequence[Any], expected: TensorType, where: str) -> tuple[torch.Tensor, torch.Tensor]:
+def padded(values: Sequence[Any], expected: TensorType, where: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Examples of different lengths → (zero-padded batch, each example's length)."""
     tensors = [numeric_tensor(item, f"{where}: example {position}") for position, item in enumerate(values)]
     for position, tensor in enumerate(tensors):
@@ -295,8 +295,8 @@ def port_column(net: Layer, port: str, values: Any, coder: Any, dtype: torch.dty
     expected: TensorType = net.types[port]  # type: ignore[index]
     encoder = coder if coder is not None and hasattr(coder, "encode") else None
     lengths = None
-    if _ragged(values, expected):
-        tensor, lengths = _padded(values, expected, where)
+    if ragged(values, expected):
+        tensor, lengths = padded(values, expected, where)
     else:
         tensor = numeric_tensor(values, where)
     if isinstance(values, ImageArray) and encoder is None and tensor is not None:
@@ -472,4 +472,4 @@ def prepare_inputs(net: Layer, data: Any, dtype: torch.dtype, coders: Mapping[st
     return Prepared(tensors, lengths, single)
 
 
-__all__ = ["PRECISIONS", "Column", "ImageArray", "Prepared", "batch_size_of", "bypasses_encoder", "dtype_of", "numeric_tensor", "port_column", "precision_of", "prepare_inputs", "split_inputs"]
+__all__ = ["PRECISIONS", "Column", "ImageArray", "Prepared", "batch_size_of", "bypasses_encoder", "dtype_of", "numeric_tensor", "padded", "port_column", "precision_of", "prepare_inputs", "ragged", "split_inputs"]

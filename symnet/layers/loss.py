@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -29,9 +29,19 @@ TARGET_FORMS = ("Index", "Probabilities", "Binary")
 LOG_FLOOR = -100.0
 
 
-def _per_example(values: torch.Tensor) -> torch.Tensor:
-    """Average everything but the batch axis: one loss per example."""
-    return values.reshape(values.shape[0], -1).mean(dim=1) if values.dim() > 1 else values
+def _per_example(values: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    """Average everything but the batch axis: one loss per example.
+
+    With ``lengths`` (a padded batch of sequences) an example's loss is the mean over its own
+    positions only: what it gets alone, whatever the padding. ``torch.where`` rather than a
+    product with the mask, so a NaN or infinity computed at a padded position cannot leak in.
+    """
+    if lengths is None or values.dim() < 2:
+        return values.reshape(values.shape[0], -1).mean(dim=1) if values.dim() > 1 else values
+    per_position = values.reshape(values.shape[0], values.shape[1], -1).mean(dim=2)
+    real = torch.arange(values.shape[1], device=values.device).unsqueeze(0) < lengths.to(values.device).unsqueeze(1)
+    total = torch.where(real, per_position, torch.zeros((), dtype=per_position.dtype, device=per_position.device)).sum(dim=1)
+    return total / lengths.to(device=values.device, dtype=per_position.dtype).clamp_min(1)
 
 
 def _safe_log(p: torch.Tensor) -> torch.Tensor:
@@ -39,7 +49,13 @@ def _safe_log(p: torch.Tensor) -> torch.Tensor:
 
 
 class LossLayer(Layer):
-    """What loss layers share: the ports Input, Target → Loss and a scalar loss per example."""
+    """What loss layers share: the ports Input, Target → Loss and a scalar loss per example.
+
+    Loss layers take each example's length (``uses_lengths``): on a padded batch of sequences
+    the loss of an example averages its real positions only (see :func:`_per_example`).
+    """
+
+    uses_lengths: ClassVar[bool] = True
 
     def input_ports(self) -> tuple[str, ...]:
         return ("Input", "Target")
@@ -67,7 +83,7 @@ class LossLayer(Layer):
         types["Target"] = TensorType(dims)
         return types
 
-    def from_logits(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def from_logits(self, logits: torch.Tensor, target: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """The loss per example computed from the input before a final softmax or sigmoid."""
         raise NotImplementedError(f"{self.kind} has no logits form")
 
@@ -113,14 +129,15 @@ class CrossEntropyLossLayer(LossLayer):
         types["Input"], types["Target"] = x, t
         return types
 
-    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, target: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
+    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, target: torch.Tensor, training: bool = False,  # type: ignore[override]
+                lengths: torch.Tensor | None = None) -> torch.Tensor:
         if self.target_form == "Index":
             log_p = _safe_log(x).gather(-1, target.long().unsqueeze(-1)).squeeze(-1)
-            return _per_example(-log_p)
+            return _per_example(-log_p, lengths)
         target = target.to(x.dtype)
         if self.target_form == "Probabilities":
-            return _per_example(-(target * _safe_log(x)).sum(dim=-1))
-        return _per_example(-(target * _safe_log(x) + (1 - target) * _safe_log(1 - x)))
+            return _per_example(-(target * _safe_log(x)).sum(dim=-1), lengths)
+        return _per_example(-(target * _safe_log(x) + (1 - target) * _safe_log(1 - x)), lengths)
 
     def fuses(self, last_layer: Layer) -> bool:
         if self.target_form == "Binary":
@@ -130,15 +147,15 @@ class CrossEntropyLossLayer(LossLayer):
         rank = last_layer.types["Input"].rank  # type: ignore[index]
         return rank is not None and last_layer.level in (-1, rank - 1)
 
-    def from_logits(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def from_logits(self, logits: torch.Tensor, target: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         if self.target_form == "Index":
             classes = logits.shape[-1]
             losses = F.cross_entropy(logits.reshape(-1, classes), target.reshape(-1).long(), reduction="none")
-            return _per_example(losses.reshape(target.shape))
+            return _per_example(losses.reshape(target.shape), lengths)
         target = target.to(logits.dtype)
         if self.target_form == "Probabilities":
-            return _per_example(-(target * F.log_softmax(logits, dim=-1)).sum(dim=-1))
-        return _per_example(F.binary_cross_entropy_with_logits(logits, target, reduction="none"))
+            return _per_example(-(target * F.log_softmax(logits, dim=-1)).sum(dim=-1), lengths)
+        return _per_example(F.binary_cross_entropy_with_logits(logits, target, reduction="none"), lengths)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -149,8 +166,9 @@ class MeanSquaredLossLayer(LossLayer):
     2.5
     """
 
-    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, target: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
-        return _per_example((x - target.to(x.dtype)).square())
+    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, target: torch.Tensor, training: bool = False,  # type: ignore[override]
+                lengths: torch.Tensor | None = None) -> torch.Tensor:
+        return _per_example((x - target.to(x.dtype)).square(), lengths)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -161,8 +179,9 @@ class MeanAbsoluteLossLayer(LossLayer):
     1.5
     """
 
-    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, target: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
-        return _per_example((x - target.to(x.dtype)).abs())
+    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, target: torch.Tensor, training: bool = False,  # type: ignore[override]
+                lengths: torch.Tensor | None = None) -> torch.Tensor:
+        return _per_example((x - target.to(x.dtype)).abs(), lengths)
 
 
 __all__ = ["CrossEntropyLossLayer", "LossLayer", "MeanAbsoluteLossLayer", "MeanSquaredLossLayer"]

@@ -33,6 +33,7 @@ from . import checkpoint as checkpoints
 from . import measurements as measuring
 from .options import Method, StoppingCriterion, parse_method, parse_stopping_criterion, precision_of
 from .report import Reporter, reporters
+from .sequences import parse_bucketing
 
 
 def option(default: Any, parse: Callable[[Any], Any]) -> Any:
@@ -114,6 +115,9 @@ class TrainConfig:
     target_device: str = option("cpu", _device)
     working_precision: str = option("Real32", precision_of)
     cache_frozen_features: bool = option(Automatic, _cache_frozen_features)
+    # not a Wolfram option (its NetTrain buckets sequences without asking): batches of examples
+    # of similar length, Automatic when that saves padding (symnet.train.sequences)
+    bucketing: Any = option(Automatic, parse_bucketing)
 
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> TrainConfig:

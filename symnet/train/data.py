@@ -28,6 +28,7 @@ import torch
 from ..errors import InputError, NetError, closest
 from ..layers.base import Layer
 from ..prepare import Column, ImageArray, first_nonfinite, numeric_tensor, port_column
+from .sequences import column_batch, is_varying, lengths_key
 
 TARGET = "Target"
 __all__ = ["Column", "Generated", "ImageArray", "Table", "first_nonfinite", "input_column", "numeric_tensor"]
@@ -41,11 +42,14 @@ class Table:
     length: int
 
     def batch(self, index: torch.Tensor | slice) -> dict[str, torch.Tensor]:
-        return {name: column.batch(index) for name, column in self.columns.items()}
-
-    def lengths(self, index: torch.Tensor | slice) -> dict[str, torch.Tensor]:
-        """Each example's length on the columns padded along a "Varying" axis."""
-        return {name: column.lengths[index] for name, column in self.columns.items() if column.lengths is not None}
+        """The examples at ``index`` by port; a padded column's batch is cut to its longest
+        example, with each example's length under ``lengths_key(port)``."""
+        result = {}
+        for name, column in self.columns.items():
+            result[name], lengths = column_batch(column, index)
+            if lengths is not None:
+                result[lengths_key(name)] = lengths
+        return result
 
     def subset(self, index: torch.Tensor) -> Table:
         return Table({name: column.subset(index) for name, column in self.columns.items()}, len(index))
@@ -139,7 +143,9 @@ def split_ports(data: Any, net: Layer, where: str) -> tuple[dict[str, Any], Any]
                 raise NetError(f"{where}: example {position} is {_short(item)}, not an (input, target) pair; give a list of pairs, or a pair of arrays (inputs, targets).")
         x = [item[0] for item in data]
         y = [item[1] for item in data]
-        if all(isinstance(v, np.ndarray | torch.Tensor | int | float) for v in x[:1]):
+        # sequences of different lengths for a "Varying" input stay a list: the data path pads them
+        ragged = len(inputs) == 1 and is_varying(net.types[inputs[0]]) and len({np.shape(v) for v in x}) > 1  # type: ignore[index]
+        if all(isinstance(v, np.ndarray | torch.Tensor | int | float) for v in x[:1]) and not ragged:
             x = _stack(x, where, "inputs")
     else:
         raise NetError(f"{where}: {type(data).__name__} is not a form of training data; give (inputs, targets), a list of (input, target) pairs, a dict of port → values, a dataset or a function of the batch size.")
@@ -199,12 +205,6 @@ def input_column(net: Layer, port: str, values: Any, coder: Any, dtype: torch.dt
     """One input port's examples, checked, with their per-batch encoding: the one data path
     (:func:`symnet.prepare.port_column`) reading the data as a batch."""
     column, _ = port_column(net, port, values, coder, dtype, f"{where}: input {port}", batch=True)
-    if column.lengths is not None:
-        # The engine pads and passes lengths, but a loss over a padded output would count the
-        # padding: refuse rather than train on it silently.
-        low, high = int(column.lengths.min()), int(column.lengths.max())
-        raise InputError(f"{where}: input {port}: the sequences have different lengths ({low} to {high}); training on a padded batch is not supported yet. "
-                         "Give sequences of one length (or an encoder with padding_index), or evaluate such batches with net(x), which pads them.")
     return column
 
 

@@ -27,7 +27,9 @@ from ..errors import InputError, NetError, closest
 from ..layers.base import Layer
 from ..layers.basic import ElementwiseLayer, SoftmaxLayer
 from ..layers.loss import CrossEntropyLossLayer, LossLayer, MeanSquaredLossLayer
+from ..prepare import padded, ragged
 from .data import Column, check_example_shape, first_nonfinite, integer_values, numeric_tensor
+from .sequences import fit_length
 
 
 @dataclass
@@ -49,14 +51,18 @@ class LossTerm:
     def classifier(self) -> bool:
         return isinstance(self.layer, CrossEntropyLossLayer) and self.layer.target_form in ("Index", "Probabilities")
 
-    def loss(self, value: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
-        """The mean loss of a batch (a scalar tensor)."""
+    def loss(self, value: torch.Tensor, target: torch.Tensor | None, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """The mean loss of a batch (a scalar tensor). ``lengths``: each example's length when
+        ``value`` is a padded batch of sequences; an example's loss then averages its own
+        positions only (symnet.train.sequences)."""
         value = at_least_float32(value)
         if self.layer is None:
             return value.mean()
+        if lengths is not None and target is not None:
+            target = fit_length(target, value.shape[1])
         if self.fused:
-            return self.layer.from_logits(value, target).mean()  # type: ignore[arg-type]
-        return self.layer.forward({}, value, target).mean()  # type: ignore[arg-type]
+            return self.layer.from_logits(value, target, lengths).mean()  # type: ignore[arg-type]
+        return self.layer.forward({}, value, target, lengths=lengths).mean()  # type: ignore[arg-type, call-arg]
 
     def scores(self, value: torch.Tensor) -> torch.Tensor:
         """The net's actual output (probabilities) from what the loss looks at."""
@@ -214,8 +220,16 @@ def attach(layer: LossLayer, net: Layer, port: str, where: str) -> LossLayer:
 def target_column(term: LossTerm, net: Layer, values: Any, coder: Any, class_names: Any, dtype: torch.dtype, where: str) -> Column:
     """The targets of one loss, checked and encoded as the loss expects them."""
     layer = term.layer
-    where = f"{where}: target {term.port}"
+    outer, where = where, f"{where}: target {term.port}"
     target_type = layer.types["Target"]  # type: ignore[union-attr, index]
+    if ragged(values, target_type):
+        # sequence targets of different lengths: padded with zeros, lengths kept (checked against
+        # the outputs' lengths by sequences.check_target_lengths)
+        if isinstance(layer, CrossEntropyLossLayer) and layer.target_form == "Index" and _is_class_decoder(coder):
+            values = [class_indices(coder, list(item), class_names, f"{where}: example {position}") for position, item in enumerate(values)]
+        tensor, lengths = padded(values, target_type, where)
+        column = target_column(term, net, tensor, None, class_names, dtype, outer)
+        return Column(column.values, column.encode, lengths)
     if isinstance(layer, CrossEntropyLossLayer) and layer.target_form == "Index":
         if _is_class_decoder(coder):
             indices = class_indices(coder, values, class_names, where)

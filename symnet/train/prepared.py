@@ -25,6 +25,7 @@ from . import measurements as measuring
 from .config import TrainConfig
 from .data import Generated, Table, check_lengths, input_column, is_dataset, scaled_fraction, split_off, split_ports
 from .losses import LossTerm, build_terms, target_column
+from .sequences import bucketed_order, check_target_lengths, choose_bucketing
 
 UNTIL_TIME_GOAL = 10**9  # max_training_rounds when only a time goal ends training
 
@@ -47,6 +48,9 @@ class TrainingData:
     max_training_rounds: int
     measurements: list[measuring.Measurement]
     automatic: dict[str, Any] = field(default_factory=dict)
+    plan: Any = None
+    #: each example's length for batching by length (symnet.train.sequences), or None
+    bucket_key: torch.Tensor | None = None
 
     @property
     def total_batches(self) -> int | None:
@@ -59,8 +63,12 @@ class TrainingData:
         return layer.target_form if isinstance(layer, CrossEntropyLossLayer) else None
 
     def order(self, generator: torch.Generator) -> torch.Tensor | None:
-        """A round's shuffled example order (None for generated data)."""
-        return torch.randperm(self.table.length, generator=generator) if self.generated is None else None
+        """A round's shuffled example order, by length when bucketing (None for generated data)."""
+        if self.generated is not None:
+            return None
+        if self.bucket_key is not None:
+            return bucketed_order(self.bucket_key, self.batch_size, generator)
+        return torch.randperm(self.table.length, generator=generator)
 
     def batch(self, order: torch.Tensor | None, index: int) -> dict[str, torch.Tensor]:
         """Batch ``index`` of a round (on the CPU), by port name: inputs and the losses' targets."""
@@ -68,7 +76,7 @@ class TrainingData:
             where = "NetTrain: the generator's batch"
             columns, class_names = split_ports(self.generated.function(self.batch_size), self.net, where)
             check_lengths(columns, where)
-            return make_table(self.net, self.coders, self.terms, self.dtype, columns, class_names, where).batch(slice(None))
+            return make_table(self.net, self.coders, self.terms, self.dtype, columns, class_names, where, self.plan).batch(slice(None))
         indices = order[index * self.batch_size : (index + 1) * self.batch_size]  # type: ignore[index]
         with one_thread():
             return self.table.batch(indices)
@@ -94,8 +102,9 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def make_table(net: Layer, coders: dict[str, Any], terms: list[LossTerm], dtype: torch.dtype, columns: dict[str, Any], class_names: Any, where: str) -> Table:
-    """Check and encode every column the training needs: each input, and the targets of each loss."""
+def make_table(net: Layer, coders: dict[str, Any], terms: list[LossTerm], dtype: torch.dtype, columns: dict[str, Any], class_names: Any, where: str, plan: Any = None) -> Table:
+    """Check and encode every column the training needs: each input, and the targets of each
+    loss (sequence targets as long as the net's outputs for them, given the ``plan``)."""
     result = {}
     for port in net.input_ports():
         if port not in columns:
@@ -108,6 +117,8 @@ def make_table(net: Layer, coders: dict[str, Any], terms: list[LossTerm], dtype:
             raise NetError(f'{where}: there are no targets for the output "{term.port}", which has the loss {term.describe()}.')
         result[term.port] = target_column(term, net, columns[term.port], coders.get(term.port), class_names, dtype, where)
     length = check_lengths(columns, where)
+    if plan is not None:
+        check_target_lengths(net, plan, result, terms, where)
     return Table(result, length)
 
 
@@ -136,14 +147,14 @@ def prepare(net: Layer, plan: Any, data: Any, config: TrainConfig, dtype: torch.
         columns, class_names = split_ports(function(batch_size), net, f"{where}: the generator's batch")
         check_lengths(columns, where)
         terms = build_terms(net, plan, coders, config.loss_function, columns, where)
-        table = make_table(net, coders, terms, dtype, columns, class_names, f"{where}: the generator's batch")
+        table = make_table(net, coders, terms, dtype, columns, class_names, f"{where}: the generator's batch", plan)
         examples = generated.round_length or 100 * batch_size
     else:
         columns, class_names = split_ports(data, net, where)
         examples = check_lengths(columns, where)
         terms = build_terms(net, plan, coders, config.loss_function, columns, where)
-        table = make_table(net, coders, terms, dtype, columns, class_names, where)
-    table, validation, examples = _validation(net, coders, terms, dtype, config.validation_set, table, examples, generated, generator, automatic)
+        table = make_table(net, coders, terms, dtype, columns, class_names, where, plan)
+    table, validation, examples = _validation(net, plan, coders, terms, dtype, config.validation_set, table, examples, generated, generator, automatic)
     if batch_size is Automatic:
         # Small batches learn more per example on small data; 128 keeps a CPU busy on large data.
         batch_size = min(max(16, 2 ** int(math.log2(max(examples / 32, 1)))), 128, examples)
@@ -163,11 +174,17 @@ def prepare(net: Layer, plan: Any, data: Any, config: TrainConfig, dtype: torch.
             automatic["max_training_rounds"] = rounds
     classifier = bool(terms) and (terms[0].classifier or (terms[0].layer is not None and getattr(terms[0].layer, "target_form", None) == "Binary"))
     measurements = measuring.parse(config.training_progress_measurements, classifier)
-    return TrainingData(net, coders, dtype, table, validation, generated, terms, class_names, examples, batch_size, batches_per_round, rounds, measurements, automatic)
+    bucket_key = None
+    if generated is None:
+        bucket_key, said = choose_bucketing(table, batch_size, config.bucketing, config.random_seeding)
+        if said is not None:
+            automatic["bucketing"] = said
+    return TrainingData(net, coders, dtype, table, validation, generated, terms, class_names, examples, batch_size, batches_per_round, rounds, measurements, automatic,
+                        plan, bucket_key)
 
 
 def _validation(
-    net: Layer, coders: dict[str, Any], terms: list[LossTerm], dtype: torch.dtype, spec: Any, table: Table, examples: int,
+    net: Layer, plan: Any, coders: dict[str, Any], terms: list[LossTerm], dtype: torch.dtype, spec: Any, table: Table, examples: int,
     generated: Generated | None, generator: torch.Generator, automatic: dict[str, Any],
 ) -> tuple[Table, Table | None, int]:
     """(training table, validation table or None, training examples) for ``validation_set``."""
@@ -178,7 +195,7 @@ def _validation(
     if fraction is None:
         columns, class_names = split_ports(spec, net, f"{where}: validation_set")
         check_lengths(columns, f"{where}: validation_set")
-        return table, make_table(net, coders, terms, dtype, columns, class_names, f"{where}: validation_set"), examples
+        return table, make_table(net, coders, terms, dtype, columns, class_names, f"{where}: validation_set", plan), examples
     if generated is not None:
         raise OptionError(f"{where}: validation_set=Scaled(…) needs in-memory data; give a validation set explicitly for generated data.")
     term = terms[0] if terms else None

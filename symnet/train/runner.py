@@ -48,6 +48,7 @@ from .data import Table
 from .losses import LossTerm
 from .options import Method, check_globs_match, multiplier_for, parse_multipliers
 from .prepared import one_thread
+from .sequences import batch_lengths, real_positions
 
 CONVOLUTIONS = ("ConvolutionLayer", "DeconvolutionLayer", "PoolingLayer")
 EVALUATION_BATCH = 1024
@@ -131,12 +132,17 @@ class SingleProcessRunner:
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """The weighted loss of a batch (already on the device) and the values the losses looked at."""
-        values = self.module.run([batch[p] for p in self.input_ports], self.wires)
+        lengths = batch_lengths(batch, self.input_ports)
+        values = self.module.run([batch[p] for p in self.input_ports], self.wires, lengths)
         loss = None
-        for term, value in zip(self.terms, values):
-            part = term.loss(value, batch.get(term.port)) * term.weight
+        for term, value, length in zip(self.terms, values, self.value_lengths(batch)):
+            part = term.loss(value, batch.get(term.port), length) * term.weight
             loss = part if loss is None else loss + part
         return loss, values  # type: ignore[return-value]
+
+    def value_lengths(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor | None]:
+        """Each example's length on the values the losses look at (None where not padded)."""
+        return self.module.wire_lengths(self.wires, batch_lengths(batch, self.input_ports))
 
     def step(self, batch: dict[str, torch.Tensor], factor: float) -> float | None:
         with one_thread():
@@ -160,7 +166,7 @@ class SingleProcessRunner:
         """The first loss's scores and targets of the last batch, for the round's measurements."""
         values, batch = self._last
         term = self.terms[0]
-        return term.scores(values[0].detach()).float(), batch.get(term.port)
+        return real_positions(term.scores(values[0].detach()).float(), batch.get(term.port), self.value_lengths(batch)[0])
 
     # -- arrays -------------------------------------------------------------------------------
     def _tensors(self) -> list[torch.Tensor]:
@@ -217,8 +223,8 @@ class SingleProcessRunner:
                     size = next(iter(batch.values())).shape[0]
                     total += float(loss) * size
                     if self.terms:
-                        outputs.append(self.terms[0].scores(values[0]).float().cpu())
-                        target = batch.get(self.terms[0].port)
+                        scores, target = real_positions(self.terms[0].scores(values[0]).float(), batch.get(self.terms[0].port), self.value_lengths(batch)[0])
+                        outputs.append(scores.cpu())
                         targets.append(target.cpu() if target is not None else None)
         finally:
             module.train()
