@@ -2,9 +2,10 @@
 (English, French, German, Italian, Spanish), reporting its accuracy on held-out words.
 
 Characters → EmbeddingLayer → GatedRecurrentLayer → SequenceLastLayer → LinearLayer → SoftmaxLayer.
-Words are rows of character indices padded on the left to a fixed length: NetTrain does not yet
-batch sequences of different lengths, so padding steps are read by the GRU (as an "empty"
-character before the word). Run (about 2 minutes on 2 cores; --quick for CI):
+Each word is a sequence of character indices of its own length: NetTrain pads each batch, the
+GRU reads each word's own letters only (SequenceLastLayer takes its last real step), and batches
+hold words of similar length (bucketing, said in results["AutomaticChoices"]). Run (about
+2 minutes on 2 cores; --quick for CI):
 
     python examples/language_classifier.py [--quick]
 """
@@ -20,17 +21,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from wordlists import alphabet, encode, load_words  # noqa: E402
+from wordlists import alphabet, indices, load_words  # noqa: E402
 
-from symnet import EmbeddingLayer, GatedRecurrentLayer, LinearLayer, NetChain, NetDecoder, NetTrain, SequenceLastLayer, SoftmaxLayer, TensorType  # noqa: E402
-
-LENGTH = 12
+from symnet import All, EmbeddingLayer, GatedRecurrentLayer, LinearLayer, NetChain, NetDecoder, NetTrain, SequenceLastLayer, SoftmaxLayer, TensorType  # noqa: E402
 
 
 def classifier(characters: int, languages: list[str], size: int) -> NetChain:
     return NetChain(
         [EmbeddingLayer(16), GatedRecurrentLayer(size), SequenceLastLayer(), LinearLayer(len(languages)), SoftmaxLayer()],
-        input=TensorType((LENGTH,), "Integer", characters),
+        input=TensorType(("Varying",), "Integer", characters),
         output=NetDecoder("Class", languages),
     )
 
@@ -59,19 +58,22 @@ def main(argv: list[str] | None = None) -> float:
     languages = list(words)
     train_x, train_y, test_x, test_y = split(words, per_language, 0.2, arguments.seed)
     characters = alphabet([*train_x, *test_x])
-    x, xt = encode(train_x, characters, LENGTH, left=True), encode(test_x, characters, LENGTH, left=True)
+    x, xt = indices(train_x, characters), indices(test_x, characters)
     start = time.perf_counter()
-    net = NetTrain(
-        classifier(len(characters), languages, size), (x, train_y),
+    results = NetTrain(
+        classifier(len(characters), languages, size), (x, train_y), All,
         max_training_rounds=rounds, batch_size=64, random_seeding=arguments.seed, training_progress_reporting=None,
     )
     seconds = time.perf_counter() - start
+    net = results["TrainedNet"]
     predicted = net(xt)
     accuracy = float(np.mean(np.asarray(predicted) == np.asarray(test_y)))
     print(f"{len(train_x)} training words, {len(test_x)} test words in {len(languages)} languages, {len(characters) - 1} characters")
     print(f"trained {rounds} rounds in {seconds:.0f} s; test accuracy {accuracy:.3f} (chance {1 / len(languages):.2f})")
-    for word in ("house", "maison", "haus", "casa", "fenêtre", "straße", "perché", "niño"):
-        print(f"  {word!r}: {net(encode([word], characters, LENGTH, left=True))[0]}")
+    print(f"batches: {results['AutomaticChoices'].get('bucketing')}")
+    examples = [w for w in ("house", "maison", "haus", "casa", "fenêtre", "straße", "perché", "niño") if set(w) <= set(characters)]
+    for word, language in zip(examples, net(indices(examples, characters))):
+        print(f"  {word!r}: {language}")
     return accuracy
 
 

@@ -3,10 +3,9 @@ each next letter of French (or another language's) words from Debian's word list
 letter by letter with a temperature.
 
 Characters → EmbeddingLayer → LongShortTermMemoryLayer → NetMapOperator(LinearLayer) → SoftmaxLayer,
-trained on "^word$" to predict "word$": the probabilities of the next character at every step.
-Words are padded on the right to a fixed length (NetTrain does not yet batch sequences of
-different lengths); the net learns to predict padding after "$", and being causal, its
-prediction at a step never depends on the padding after it. Run (--quick for CI):
+trained on "^word" to predict "word$": the probabilities of the next character at every step.
+Each word is a sequence of its own length: NetTrain pads the batches and its loss averages each
+word's real positions only. Run (--quick for CI):
 
     python examples/word_generator.py [--language French] [--temperature 0.8] [--quick]
 """
@@ -22,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from wordlists import LISTS, alphabet, encode, load_words  # noqa: E402
+from wordlists import LISTS, alphabet, indices, load_words  # noqa: E402
 
 from symnet import All, EmbeddingLayer, LinearLayer, LongShortTermMemoryLayer, NetChain, NetMapOperator, NetTrain, SoftmaxLayer, TensorType  # noqa: E402
 
@@ -33,7 +32,7 @@ LENGTH = 14  # "^" + up to 12 letters + "$"
 def language_model(characters: int, size: int) -> NetChain:
     return NetChain(
         [EmbeddingLayer(24), LongShortTermMemoryLayer(size), NetMapOperator(LinearLayer(characters)), SoftmaxLayer()],
-        input=TensorType((LENGTH - 1,), "Integer", characters),
+        input=TensorType(("Varying",), "Integer", characters),
     )
 
 
@@ -43,8 +42,7 @@ def sample(net: NetChain, characters: list[str], temperature: float, rng: np.ran
     for _ in range(count):
         text = START
         while len(text) < LENGTH - 1:
-            row = encode([text], characters, LENGTH - 1, left=False)
-            probabilities = np.asarray(net(row))[0, len(text) - 1].astype(np.float64)
+            probabilities = np.asarray(net(indices([text], characters)[0]))[-1].astype(np.float64)
             probabilities[0] = probabilities[characters.index(START)] = 0.0  # never padding or a start inside a word
             weights = probabilities ** (1.0 / temperature)
             choice = characters[rng.choice(len(characters), p=weights / weights.sum())]
@@ -68,8 +66,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     found = load_words([arguments.language], max_length=LENGTH - 2)[arguments.language]
     words = [found[i] for i in rng.choice(len(found), size=min(count, len(found)), replace=False)]
     characters = alphabet([START + w + END for w in words])
-    rows = encode([START + w + END for w in words], characters, LENGTH, left=False)
-    inputs, targets = rows[:, :-1], rows[:, 1:]  # predict each next character
+    inputs, targets = indices([START + w for w in words], characters), indices([w + END for w in words], characters)  # predict each next character
 
     untrained = language_model(len(characters), size)
     start = time.perf_counter()

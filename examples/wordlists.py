@@ -1,5 +1,5 @@
 """Debian's word lists (packages wamerican, wfrench, wngerman, witalian, wspanish) as words
-by language, and words as fixed-length rows of character indices, for the text examples.
+by language, and words as sequences of character indices, for the text examples.
 
 ``scripts/ensure-data.sh`` (run by ``make data`` and CI) installs the lists into /usr/share/dict.
 """
@@ -38,15 +38,8 @@ def alphabet(words: Sequence[str]) -> list[str]:
     return [PADDING, *sorted({c for w in words for c in w})]
 
 
-def encode(words: Sequence[str], characters: Sequence[str], length: int, *, left: bool) -> np.ndarray:
-    """Words as rows of character indices, padded with index 0 to ``length`` on the left (so a
-    sequence's last element is the word's last letter) or on the right."""
+def indices(words: Sequence[str], characters: Sequence[str]) -> list[np.ndarray]:
+    """Each word as its own sequence of character indices (of the word's length: NetTrain and
+    net(x) take sequences of different lengths as they are)."""
     index = {c: i for i, c in enumerate(characters)}
-    rows = np.zeros((len(words), length), np.int64)
-    for row, word in enumerate(words):
-        codes = [index[c] for c in word[:length]]
-        if left:
-            rows[row, length - len(codes) :] = codes
-        else:
-            rows[row, : len(codes)] = codes
-    return rows
+    return [np.array([index[c] for c in word], np.int64) for word in words]
