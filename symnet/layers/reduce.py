@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
-from ..errors import ShapeError
+from ..errors import NetError, ShapeError
 from ..types import TensorType
 from .axes import _check_axis, _levels_tuple, _shape, _unify_dims
 from .base import Layer, option_value
@@ -62,10 +64,16 @@ class AggregationLayer(Layer):
     TensorType((3,))
     >>> AggregationLayer("Mean")([[1.0, 3.0], [2.0, 6.0]]).tolist()
     [2.0, 4.0]
+
+    Aggregating over a varying first axis (``levels=0``: a sequence's mean, as a sentence
+    embedding pools its tokens) takes each example's own elements only: in a padded batch the
+    padding never enters the mean, maximum, minimum or total.
     """
 
     function: str = "Max"
     levels: int | tuple[int, ...] | None = None
+
+    uses_lengths: ClassVar[bool] = True
 
     def validate(self) -> None:
         option_value("AggregationLayer", "function", self.function, tuple(AGGREGATIONS))
@@ -89,10 +97,32 @@ class AggregationLayer(Layer):
                 return types
         return _infer_reduction(types, self._levels(x.rank))
 
-    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
+    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, training: bool = False, lengths: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
         if not x.is_floating_point():
             x = x.to(torch.get_default_dtype())
-        return AGGREGATIONS[self.function](x, dim=_reduced_axes(self._levels(x.dim() - 1), x))
+        axes = _reduced_axes(self._levels(x.dim() - 1), x)
+        if lengths is None or 1 not in axes or bool((lengths >= x.shape[1]).all()):
+            return AGGREGATIONS[self.function](x, dim=axes)
+        return _aggregate_padded(self.function, x, axes, lengths.to(x.device))
+
+
+def _aggregate_padded(function: str, x: torch.Tensor, axes: tuple[int, ...], lengths: torch.Tensor) -> torch.Tensor:
+    """An aggregation over axes that include the padded sequence axis (1): positions past each
+    example's length hold whatever the layers before computed from padding, so they are masked."""
+    if bool((lengths == 0).any()):
+        example = int((lengths == 0).nonzero()[0, 0])
+        raise NetError(f'AggregationLayer: port "Input" received an empty sequence (example {example} of the batch); {function} over its elements needs at least one.')
+    real = (torch.arange(x.shape[1], device=x.device).unsqueeze(0) < lengths.unsqueeze(1)).view(*lengths.shape, x.shape[1], *([1] * (x.dim() - 2)))
+    if function == "Max":
+        return x.masked_fill(~real, float("-inf")).amax(dim=axes)
+    if function == "Min":
+        return x.masked_fill(~real, float("inf")).amin(dim=axes)
+    total = (x * real).sum(dim=axes)
+    if function == "Total":
+        return total
+    others = math.prod(x.shape[a] for a in axes if a != 1)
+    count = (lengths * others).to(x.dtype)
+    return total / count.view(-1, *([1] * (total.dim() - 1)))
 
 
 @dataclass(frozen=True, eq=False, repr=False)

