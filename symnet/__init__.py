@@ -29,6 +29,7 @@ from .layers.augmentation import ImageAugmentationLayer
 from .layers.base import Layer
 from .layers.basic import DropoutLayer, ElementwiseLayer, LinearLayer, NetArrayLayer, SoftmaxLayer, ThreadingLayer
 from .layers.conv import ConvolutionLayer, DeconvolutionLayer
+from .layers.extract import ExtractLayer
 from .layers.function import FunctionLayer
 from .layers.loss import CrossEntropyLossLayer, MeanAbsoluteLossLayer, MeanSquaredLossLayer
 from .layers.norm import BatchNormalizationLayer, NormalizationLayer, UnitVectorLayer
@@ -70,6 +71,7 @@ __all__ = [
     "DotLayer",
     "DropoutLayer",
     "ElementwiseLayer",
+    "ExtractLayer",
     "EmbeddingLayer",
     "Export",
     "ExpressionError",

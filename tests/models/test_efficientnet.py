@@ -76,8 +76,8 @@ def test_class_names_are_distinct_and_in_synset_order():
 def test_missing_weights_package_says_what_to_install(monkeypatch):
     real = registry_module.package_file
 
-    def absent(package, relative, distribution):
-        return real("symnet_no_such_package", relative, distribution)
+    def absent(package, relative, distribution, *install):
+        return real("symnet_no_such_package", relative, distribution, *install)
 
     monkeypatch.setattr(registry_module, "package_file", absent)
     registry_module._trained.cache_clear()
