@@ -55,6 +55,10 @@ class ExtractLayer(Layer):
             return specs
         return super().port_specs()
 
+    def output_lengths_input(self) -> int:
+        # the output runs over the positions: a sequence of ids gives a sequence of parts
+        return 1
+
     def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
         x, position, y = types["Input"], types["Position"], types["Output"]
         if position.rank == 0:

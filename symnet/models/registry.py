@@ -23,12 +23,12 @@ from typing import Any
 
 from ..errors import NetError, closest
 from ..layers.base import Layer
-from . import bert, classic, efficientnet, mobilenet, resnet, vgg
+from . import bert, classic, efficientnet, gpt2, mobilenet, resnet, vgg
 from .entries import Family, Model
 from .weights import cached_download, package_file, read_state_dict, state_count, trainable_count, verify_sha256, with_weights
 
 #: every model by name, in the order NetModel() lists them
-MODELS: dict[str, Model] = {m.name: m for module in (efficientnet, resnet, vgg, mobilenet, classic, bert) for m in module.MODELS}
+MODELS: dict[str, Model] = {m.name: m for module in (efficientnet, resnet, vgg, mobilenet, classic, bert, gpt2) for m in module.MODELS}
 #: every parameterized family by name
 FAMILIES: dict[str, Family] = {f.name: f for module in (resnet, vgg) for f in module.FAMILIES}
 

@@ -33,3 +33,15 @@ def test_positions_deeper_than_the_array():
 def test_input_must_name_both_ports():
     with pytest.raises(NetError, match=r"ExtractLayer: input= must give the inputs Input and Position"):
         ExtractLayer(input=[(4, 3)])
+
+
+def test_the_output_follows_the_lengths_of_the_positions():
+    # a table (the same for every example) and sequences of positions of different lengths
+    from symnet import NetArrayLayer, NetGraph, NetInitialize, NetPort, NetReplacePart
+
+    graph = NetGraph({"table": NetArrayLayer(dims=(4, 2)), "extract": ExtractLayer()}, [("table", NetPort("extract", "Input")), (NetPort("Position"), NetPort("extract", "Position"))], ports={"Position": (VARYING, 1)})
+    table = np.arange(8, dtype=np.float32).reshape(4, 2)
+    net = NetReplacePart(NetInitialize(graph), {("table", "Array"): table})
+    short, long = net([[[1]], [[3], [0], [2]]])
+    np.testing.assert_array_equal(short, table[[1]])
+    np.testing.assert_array_equal(long, table[[3, 0, 2]])

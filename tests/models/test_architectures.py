@@ -24,6 +24,7 @@ PUBLISHED = {
     "MobileNetV2": 3_504_872,
     "EfficientNet-Lite0 Trained on ImageNet": 4_652_008,
     "MiniLM-L6 BERT Encoder": 22_713_216,  # all-MiniLM-L6-v2's published count (BertModel with its pooler)
+    "GPT-2 Small Decoder": 124_439_808,  # GPT2LMHeadModel: the tied output matrix is the token table, counted once
 }
 #: counted in their own test files: the sentence net is the encoder above without its pooler (tests/models/test_bert.py)
 COUNTED_ELSEWHERE = {"all-MiniLM-L6-v2 Trained on 1B Sentence Pairs"}
