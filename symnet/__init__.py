@@ -16,6 +16,7 @@ from .containers.chain import NetChain
 from .containers.graph import NetGraph
 from .containers.mapthread import NetMapThreadOperator
 from .containers.operators import NetBidirectionalOperator, NetFoldOperator, NetMapOperator, NetNestOperator
+from .containers.pairembedding import NetPairEmbeddingOperator
 from .display import NetInformation
 from .engine import All, Automatic, CompiledNet, compiled
 from .errors import ExpressionError, GraphError, InitializationError, InputError, NetError, OptionError, ShapeError
@@ -31,7 +32,7 @@ from .layers.basic import DropoutLayer, ElementwiseLayer, LinearLayer, NetArrayL
 from .layers.conv import ConvolutionLayer, DeconvolutionLayer
 from .layers.extract import ExtractLayer
 from .layers.function import FunctionLayer
-from .layers.loss import CrossEntropyLossLayer, MeanAbsoluteLossLayer, MeanSquaredLossLayer
+from .layers.loss import ContrastiveLossLayer, CrossEntropyLossLayer, MeanAbsoluteLossLayer, MeanSquaredLossLayer
 from .layers.norm import BatchNormalizationLayer, NormalizationLayer, UnitVectorLayer
 from .layers.pooling import PaddingLayer, PoolingLayer, ResizeLayer
 from .layers.recurrent import BasicRecurrentLayer, GatedRecurrentLayer, LongShortTermMemoryLayer
@@ -66,6 +67,7 @@ __all__ = [
     "CatenateLayer",
     "CompiledNet",
     "ConvolutionLayer",
+    "ContrastiveLossLayer",
     "CrossEntropyLossLayer",
     "DeconvolutionLayer",
     "DotLayer",
@@ -112,6 +114,7 @@ __all__ = [
     "NetMeasurements",
     "NetModel",
     "NetNestOperator",
+    "NetPairEmbeddingOperator",
     "NetPort",
     "NetPortGradient",
     "NetPrepend",

@@ -1,4 +1,4 @@
-"""Loss layers: cross-entropy, mean squared and mean absolute loss.
+"""Loss layers: cross-entropy, mean squared, mean absolute and contrastive loss.
 
 A loss layer has the ports ``Input`` (what the net computed), ``Target`` (what it should have
 computed) and ``Loss``: one real number per example. Positions beyond the batch axis (a
@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
-from ..errors import ShapeError
+from ..errors import NetError, ShapeError
 from ..types import TensorType
 from .base import Layer, option_value
 from .basic import ElementwiseLayer, SoftmaxLayer
@@ -184,4 +184,37 @@ class MeanAbsoluteLossLayer(LossLayer):
         return _per_example((x - target.to(x.dtype)).abs(), lengths)
 
 
-__all__ = ["CrossEntropyLossLayer", "LossLayer", "MeanAbsoluteLossLayer", "MeanSquaredLossLayer"]
+@dataclass(frozen=True, eq=False, repr=False)
+class ContrastiveLossLayer(LossLayer):
+    """A loss on a distance: ``Input`` (a real number, the distance between two embeddings) and
+    ``Target`` True (the pair differs: the distance should grow until ``margin``) or False (the
+    pair is the same: the distance should shrink). The loss is ``max(margin - d, 0) ** 2`` for
+    True and ``d ** 2`` for False (Hadsell, Chopra and LeCun's contrastive loss; Wolfram's
+    default margin 0.5). NetTrain attaches it to a NetPairEmbeddingOperator's output.
+
+    >>> loss = ContrastiveLossLayer()
+    >>> [round(float(loss({"Input": d, "Target": t})), 4) for d, t in ((0.2, True), (0.7, True), (0.3, False))]
+    [0.09, 0.0, 0.09]
+    """
+
+    margin: float = 0.5
+
+    def validate(self) -> None:
+        if isinstance(self.margin, bool) or not isinstance(self.margin, int | float) or not self.margin > 0:
+            raise NetError(f"{self.kind}: the margin (the distance beyond which a different pair costs nothing) must be a positive number, not {self.margin!r}.")
+
+    def infer(self, types: dict[str, TensorType]) -> dict[str, TensorType]:
+        for port in ("Input", "Target"):
+            if types[port].rank not in (None, 0):
+                raise ShapeError(f'port "{port}" takes one number per example ({"a distance" if port == "Input" else "True or False"}) but has shape {types[port]}.')
+        types["Input"] = types["Input"].unify(TensorType(()))
+        types["Target"] = TensorType(())
+        types["Loss"] = types["Loss"].unify(TensorType(()))
+        return types
+
+    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, target: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
+        different = target.to(x.dtype)
+        return different * (self.margin - x).clamp_min(0).square() + (1 - different) * x.square()
+
+
+__all__ = ["ContrastiveLossLayer", "CrossEntropyLossLayer", "LossLayer", "MeanAbsoluteLossLayer", "MeanSquaredLossLayer"]

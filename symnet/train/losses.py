@@ -5,7 +5,8 @@ outputs are the loss (summed) and the other outputs get none; otherwise an outpu
 decoder, or one computed by a SoftmaxLayer, gets ``CrossEntropyLossLayer("Index")`` against
 class indices (``"Probabilities"`` when the targets are probability vectors); an output
 computed by a LogisticSigmoid gets
-``CrossEntropyLossLayer("Binary")``; any other output gets ``MeanSquaredLossLayer()``. An
+``CrossEntropyLossLayer("Binary")``; the distance a NetPairEmbeddingOperator computes gets
+``ContrastiveLossLayer()`` (targets True/False); any other output gets ``MeanSquaredLossLayer()``. An
 explicit ``loss_function`` overrides: an output port that already is a loss, a loss layer,
 or a dict of port → loss layer / weight / ``(loss layer, weight)``.
 
@@ -23,10 +24,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..containers.pairembedding import NetPairEmbeddingOperator
 from ..errors import InputError, NetError, closest
 from ..layers.base import Layer
 from ..layers.basic import ElementwiseLayer, SoftmaxLayer
-from ..layers.loss import CrossEntropyLossLayer, LossLayer, MeanSquaredLossLayer
+from ..layers.loss import ContrastiveLossLayer, CrossEntropyLossLayer, LossLayer, MeanSquaredLossLayer
 from ..prepare import padded, ragged
 from .data import Column, check_example_shape, first_nonfinite, integer_values, numeric_tensor
 from .sequences import fit_length
@@ -103,6 +105,8 @@ def _is_class_decoder(coder: Any) -> bool:
 
 def automatic_loss(net: Layer, port: str, coder: Any, producer: Layer | None, target: Any) -> LossLayer:
     """The loss Wolfram's rules choose for one output."""
+    if isinstance(producer, NetPairEmbeddingOperator):
+        return ContrastiveLossLayer()  # a distance, with targets True (different) / False (same)
     if _is_class_decoder(coder):
         return CrossEntropyLossLayer("Index")
     if isinstance(producer, SoftmaxLayer):
@@ -253,6 +257,11 @@ def target_column(term: LossTerm, net: Layer, values: Any, coder: Any, class_nam
     bad = first_nonfinite(tensor.to(torch.float64) if not tensor.is_floating_point() else tensor)
     if bad is not None:
         raise InputError(f"{where}: example {bad} contains NaN or infinite values; remove or replace those examples (for instance with numpy.nan_to_num) first.")
+    if isinstance(layer, ContrastiveLossLayer):
+        not_boolean = ((tensor != 0) & (tensor != 1)).reshape(tensor.shape[0], -1).any(dim=1)
+        if bool(not_boolean.any()):
+            position = int(not_boolean.nonzero()[0, 0])
+            raise InputError(f"{where}: ContrastiveLossLayer needs targets True (a different pair) or False (the same pair) but example {position} is {tensor[position].tolist()}.")
     tensor = tensor.to(dtype)
     if isinstance(layer, CrossEntropyLossLayer):
         outside = ((tensor < 0) | (tensor > 1)).reshape(tensor.shape[0], -1).any(dim=1)

@@ -27,10 +27,10 @@ Behaviour that is not a reference comparison (inference, errors, training-only e
 in the layer's own test module (tests/layers/test_gated.py).
 """
 
-from . import attention, augmentation, basic, containers, conv, extract, function, loss, mapthread, norm, operators, pooling, recurrent, reduce, sequence, structure
+from . import attention, augmentation, basic, containers, conv, extract, function, loss, mapthread, norm, operators, pairembedding, pooling, recurrent, reduce, sequence, structure
 from .entry import Entry
 
-FAMILIES = (basic, conv, pooling, norm, structure, reduce, sequence, recurrent, attention, loss, function, augmentation, containers, operators, mapthread, extract)
+FAMILIES = (basic, conv, pooling, norm, structure, reduce, sequence, recurrent, attention, loss, function, augmentation, containers, operators, mapthread, pairembedding, extract)
 
 ENTRIES: list[Entry] = [entry for family in FAMILIES for entry in family.ENTRIES]
 
