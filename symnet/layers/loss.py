@@ -212,7 +212,8 @@ class ContrastiveLossLayer(LossLayer):
         types["Loss"] = types["Loss"].unify(TensorType(()))
         return types
 
-    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, target: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
+    def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, target: torch.Tensor, training: bool = False, lengths: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
+        # a distance per example: no sequence axis, so ``lengths`` has nothing to mask
         different = target.to(x.dtype)
         return different * (self.margin - x).clamp_min(0).square() + (1 - different) * x.square()
 
