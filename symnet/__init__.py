@@ -46,6 +46,7 @@ from .ports import NetPort, NetPortGradient
 from .surgery import NetAppend, NetDelete, NetDrop, NetFlatten, NetInsert, NetJoin, NetPrepend, NetRename, NetReplace, NetReplacePart, NetTake
 from .train import NetTrain, NetTrainResults
 from .types import VARYING, Index, Scaled, TensorType
+from .unfold import NetStateObject, NetUnfold
 
 # Layer is a pure specification at the bottom of the package; what a net does when called and
 # how it shows itself live above it and are attached here, once, for every layer class.
@@ -115,6 +116,8 @@ __all__ = [
     "NetModel",
     "NetNestOperator",
     "NetPairEmbeddingOperator",
+    "NetStateObject",
+    "NetUnfold",
     "NetPort",
     "NetPortGradient",
     "NetPrepend",
