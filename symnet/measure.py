@@ -82,7 +82,13 @@ def _length(values: Any) -> int:
 
 def evaluate_outputs(net: Layer, inputs: Mapping[str, Any], port: str, *, batch_size: int = 256, target_device: str = "cpu", working_precision: str = "Real32") -> torch.Tensor:
     """The raw output of ``port`` for every example, computed batch by batch (through the one
-    data path, :func:`symnet.prepare.port_column`, and :func:`symnet.engine.run_batches`)."""
+    data path, :func:`symnet.prepare.port_column`, and :func:`symnet.engine.run_batches`).
+    An output of sequences of different lengths comes back as one row per real position."""
+    return _outputs(net, inputs, port, batch_size=batch_size, target_device=target_device, working_precision=working_precision)[0]
+
+
+def _outputs(net: Layer, inputs: Mapping[str, Any], port: str, *, batch_size: int, target_device: str, working_precision: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """:func:`evaluate_outputs` and, for an output of sequences of different lengths, each example's length."""
     where = "NetMeasurements"
     precision = precision_of(working_precision, where=where)
     batch_size = batch_size_of(batch_size, where) or 256
@@ -98,15 +104,34 @@ def evaluate_outputs(net: Layer, inputs: Mapping[str, Any], port: str, *, batch_
     if count == 0:
         raise NetError("NetMeasurements: the data has no examples.")
     columns = {p: port_column(net, p, v, coders.get(p), dtype, f"{where}: input {p}", batch=True)[0] for p, v in values.items()}
-    pieces = []
+    pieces, piece_lengths = [], []
     for part in batch_slices(count, batch_size):
         tensors = {p: column.batch(part) for p, column in columns.items()}
         lengths = {p: column.lengths[part] for p, column in columns.items() if column.lengths is not None}
         runnable = refined_for_data(net, tensors, lengths)
         module = cached_module(runnable, device, dtype)
-        (value,) = run_batches(module, tensors, [module.plan.outputs[port]], lengths=lengths or None, batch_size=batch_size, device=device, mixed=mixed)
-        pieces.append(value.detach().to("cpu"))
-    return torch.cat(pieces)
+        wire = module.plan.outputs[port]
+        (value,) = run_batches(module, tensors, [wire], lengths=lengths or None, batch_size=batch_size, device=device, mixed=mixed)
+        value = value.detach().to("cpu")
+        (output_lengths,) = module.wire_lengths([wire], [lengths.get(p) for p in runnable.input_ports()]) if lengths else (None,)
+        if output_lengths is not None:
+            # a padded batch of sequences: only each example's own positions are measured
+            value = value[torch.arange(value.shape[1]).unsqueeze(0) < output_lengths.unsqueeze(1)]
+            piece_lengths.append(output_lengths)
+        pieces.append(value)
+    return torch.cat(pieces), (torch.cat(piece_lengths) if piece_lengths else None)
+
+
+def _target_positions(targets: Any, lengths: torch.Tensor, port: str) -> Any:
+    """Sequence targets as one target per position, checked against each example's output length."""
+    flat: list[Any] = []
+    for example, (target, length) in enumerate(zip(targets, lengths.tolist())):
+        size = len(target) if not isinstance(target, np.ndarray | torch.Tensor) else (target.shape[0] if target.ndim else 0)
+        if size != length:
+            raise InputError(f"NetMeasurements: target {port}: example {example} is a sequence of {size} elements, but the output {port} has {length} for that example; "
+                             "give each example a target sequence exactly as long as its output.")
+        flat.extend(target.tolist() if isinstance(target, np.ndarray | torch.Tensor) else target)
+    return _compact(flat)
 
 
 # -- targets ------------------------------------------------------------------------------------
@@ -158,6 +183,8 @@ class _Problem:
             self.labels = tuple(range(outputs.shape[1]))
         self.classifier = self.labels is not None
         self._indices: torch.Tensor | None = None
+        #: each row's share of the loss, for rows that are the positions of sequences (else None)
+        self.weights: torch.Tensor | None = None
 
     @property
     def classes(self) -> int:
@@ -227,10 +254,21 @@ def _loss(problem: _Problem) -> float:
         if problem.binary:
             p = problem.outputs.double().clamp(1e-12, 1 - 1e-12)
             y = problem.indices().double()
-            return float(-(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean())
+            return _example_mean(problem, -(y * torch.log(p) + (1 - y) * torch.log(1 - p)))
         p = problem.probabilities().gather(-1, problem.indices().unsqueeze(-1)).squeeze(-1)
-        return float(-torch.log(p.clamp_min(1e-300)).mean())
-    return metrics.mean_square(problem.outputs, problem.numeric_targets())
+        return _example_mean(problem, -torch.log(p.clamp_min(1e-300)))
+    if problem.weights is None:
+        return metrics.mean_square(problem.outputs, problem.numeric_targets())
+    squares = (problem.outputs.double() - problem.numeric_targets()).square()
+    return _example_mean(problem, squares.reshape(squares.shape[0], -1).mean(dim=1))
+
+
+def _example_mean(problem: _Problem, losses: torch.Tensor) -> float:
+    """The mean over the examples of each example's loss, as NetTrain reports it: for sequences
+    of different lengths, each example's positions averaged first (``problem.weights``)."""
+    if problem.weights is None:
+        return float(losses.mean())
+    return float((losses.reshape(losses.shape[0], -1).mean(dim=1) * problem.weights).sum())
 
 
 #: the measurements that take an argument, ``(name, argument)``, and what the argument is
@@ -368,10 +406,16 @@ def NetMeasurements(net: Layer, data: Any, measurement: Any = "Accuracy", *, bat
     batch_size = batch_size_of(batch_size, "NetMeasurements") or 256
     inputs, port, targets = _columns(net, data)
     targets = _compact(targets)
-    outputs = evaluate_outputs(net, inputs, port, batch_size=batch_size, target_device=target_device, working_precision=working_precision)
-    if _length(targets) != outputs.shape[0]:
-        raise InputError(f"NetMeasurements: there are {outputs.shape[0]} inputs but {_length(targets)} targets; give one target per input.")
+    outputs, lengths = _outputs(net, inputs, port, batch_size=batch_size, target_device=target_device, working_precision=working_precision)
+    count = outputs.shape[0] if lengths is None else len(lengths)
+    if _length(targets) != count:
+        raise InputError(f"NetMeasurements: there are {count} inputs but {_length(targets)} targets; give one target per input.")
+    if lengths is not None:
+        targets = _target_positions(targets, lengths, port)
     problem = _Problem(net, port, outputs, targets)
+    if lengths is not None:
+        # the loss of each position: 1 / (its example's length × the number of examples)
+        problem.weights = torch.repeat_interleave(1.0 / (lengths.double().clamp_min(1) * len(lengths)), lengths)
     if _several(measurement):
         _check_pairs(list(measurement))
         return {m: _measure(problem, m) for m in measurement}

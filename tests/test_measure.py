@@ -161,3 +161,40 @@ def test_errors(classifier):
         NetMeasurements(classifier, {"Input": PROBABILITIES, "Label": LABELS})
     with pytest.raises(NetError, match=r'\("TopKAccuracy", k\) needs a positive int k, not 0'):
         NetMeasurements(classifier, (PROBABILITIES, LABELS), ("TopKAccuracy", 0))
+
+
+# -- sequences of different lengths -----------------------------------------------------------------
+def _language_model():
+    from symnet import EmbeddingLayer, GatedRecurrentLayer, NetMapOperator, TensorType
+
+    net = NetChain([EmbeddingLayer(4), GatedRecurrentLayer(5), NetMapOperator(LinearLayer(6)), SoftmaxLayer()], input=TensorType(("Varying",), "Integer", 6))
+    return NetInitialize(net, random_seeding=0)
+
+
+def _sequences(count=9):
+    rng = np.random.default_rng(3)
+    inputs = [rng.integers(0, 6, n) for n in rng.integers(1, 8, count)]
+    return inputs, [rng.integers(0, 6, len(x)) for x in inputs]
+
+
+def test_sequence_outputs_of_different_lengths_count_each_real_position_once():
+    net = _language_model()
+    inputs, targets = _sequences()
+    # each example alone: no padding anywhere
+    alone = [np.asarray(net(x)) for x in inputs]
+    hits = np.concatenate([p.argmax(-1) == t for p, t in zip(alone, targets)])
+    # the loss as NetTrain reports it: each example's mean over its positions, then the mean of those
+    losses = [-np.log(p[np.arange(len(t)), t]).mean() for p, t in zip(alone, targets)]
+    # batches of 4: the parts are padded to different lengths
+    measured = NetMeasurements(net, (inputs, targets), ["Accuracy", "Loss"], batch_size=4)
+    assert measured["Accuracy"] == pytest.approx(hits.mean())
+    assert measured["Loss"] == pytest.approx(np.mean(losses), rel=1e-5)
+
+
+def test_sequence_targets_of_the_wrong_length_name_the_example():
+    net = _language_model()
+    inputs, targets = _sequences()
+    targets[2] = targets[2][:-1] if len(targets[2]) > 1 else np.zeros(3, np.int64)
+    with pytest.raises(InputError, match=r"NetMeasurements: target Output: example 2 is a sequence of \d+ elements, but the output Output has \d+ for that example; "
+                                          r"give each example a target sequence exactly as long as its output\."):
+        NetMeasurements(net, (inputs, targets), "Accuracy")

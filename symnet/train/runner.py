@@ -9,7 +9,9 @@ The runner protocol (what the loop calls; a torch.distributed runner implements 
 - ``with runner:`` — set up and release compute resources (threads here; a process group,
   device placement and ``DistributedDataParallel`` wrapping for a distributed runner);
 - ``step(batch, factor) -> float | None`` — one optimizer update on a batch (port name → CPU
-  tensor, the *whole* batch; a distributed runner trains on its rank's share of it, all-reduces
+  tensor, the *whole* batch; a padded port of sequences has each example's length beside it
+  under ``sequences.lengths_key(port)``, batch axis first, which ``module.run`` and the losses
+  take: see :meth:`SingleProcessRunner.forward`; a distributed runner trains on its rank's share of it, all-reduces
   the gradients as DDP does, and returns the mean loss over all ranks). ``factor`` scales each
   parameter group's learning rate (the schedule). Returns the batch loss, or None (with the
   arrays unchanged) when the loss is not finite — on every rank, so all ranks stop together;

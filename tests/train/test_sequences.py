@@ -225,3 +225,19 @@ def test_bucketing_option_is_checked():
     with pytest.raises(NetError, match=r'NetTrain: bucketing must be True or False; received "yes"'):
         NetTrain(language_model(), (inputs, targets), bucketing="yes", **QUIET)
     assert NetTrain(language_model(), (inputs, targets), max_training_rounds=1, bucketing=Automatic, **QUIET).initialized
+
+
+def test_a_bucketed_run_resumed_from_a_checkpoint_mid_round_equals_the_uninterrupted_run(tmp_path):
+    inputs, targets = words(count=60, seed=10, low=1, high=30)
+    options = dict(batch_size=8, max_training_rounds=2, bucketing=True, **QUIET)
+    uninterrupted = NetTrain(language_model(), (inputs, targets), All, **options)
+    spec = {"directory": tmp_path, "interval": (3, "Batches")}
+
+    def stop_after_ten(progress):
+        if progress["AbsoluteBatch"] == 10:  # round 2, batch 2: resumed from the checkpoint after batch 9
+            raise KeyboardInterrupt
+
+    NetTrain(language_model(), (inputs, targets), training_progress_checkpointing=spec, **{**options, "training_progress_reporting": stop_after_ten})
+    resumed = NetTrain(language_model(), (inputs, targets), All, training_progress_checkpointing={**spec, "resume": True}, **options)
+    assert resumed["BatchLossList"][-5:] == uninterrupted["BatchLossList"][-5:]
+    assert_same_arrays(resumed["FinalNet"], compiled(uninterrupted["FinalNet"], working_precision="Real64").leaf_arrays())
