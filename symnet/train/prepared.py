@@ -25,7 +25,7 @@ from . import measurements as measuring
 from .config import TrainConfig
 from .data import Generated, Table, check_lengths, input_column, is_dataset, scaled_fraction, split_off, split_ports
 from .losses import LossTerm, build_terms, target_column
-from .sequences import bucketed_order, check_target_lengths, choose_bucketing
+from .sequences import bucketed_order, by_length, check_target_lengths, choose_bucketing
 
 UNTIL_TIME_GOAL = 10**9  # max_training_rounds when only a time goal ends training
 
@@ -155,6 +155,8 @@ def prepare(net: Layer, plan: Any, data: Any, config: TrainConfig, dtype: torch.
         terms = build_terms(net, plan, coders, config.loss_function, columns, where)
         table = make_table(net, coders, terms, dtype, columns, class_names, where, plan)
     table, validation, examples = _validation(net, plan, coders, terms, dtype, config.validation_set, table, examples, generated, generator, automatic)
+    if validation is not None:
+        validation = by_length(validation)
     if batch_size is Automatic:
         # Small batches learn more per example on small data; 128 keeps a CPU busy on large data.
         batch_size = min(max(16, 2 ** int(math.log2(max(examples / 32, 1)))), 128, examples)

@@ -134,6 +134,14 @@ def bucket_key(table: Any) -> torch.Tensor | None:
     return torch.stack(lengths).sum(dim=0)
 
 
+def by_length(table: Any) -> Any:
+    """A table of sequences sorted by length (unchanged without padded columns): evaluation runs
+    over it in consecutive chunks, and sorted chunks hold little padding. The order of the
+    examples does not matter to a loss or a measurement."""
+    key = bucket_key(table)
+    return table if key is None else table.subset(torch.sort(key, stable=True).indices)
+
+
 def bucketed_order(key: torch.Tensor, batch_size: int, generator: torch.Generator) -> torch.Tensor:
     """A round's order of examples: batches of similar ``key`` (length), in shuffled order; the
     one incomplete batch, if any, last (the loop takes batches as consecutive slices)."""
