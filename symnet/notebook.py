@@ -26,18 +26,34 @@ def _shape(layer: Layer, port: str) -> str:
     return layer.types[port].describe()  # type: ignore[index,no-any-return]
 
 
+#: a coder's text is cut here in the ports table (an ImageNet decoder's labels run for pages); the
+#: whole text is the cell's tooltip
+CODER_WIDTH = 90
+
+
+def _coder_cell(coder: Any) -> str:
+    text = coder_text(coder)
+    shown = text if len(text) <= CODER_WIDTH else text[: CODER_WIDTH - 1] + "…"
+    return f'<span title="{panels.escape(text)}">{panels.escape(shown)}</span>'
+
+
 def _ports_table(net: Layer) -> str:
     coders = net.coders()
     rows = []
     for direction, ports in (("in", net.input_ports()), ("out", net.output_ports())):
         for port in ports:
-            rows.append([port, direction, _shape(net, port), coder_text(coders[port]) if port in coders else ""])
-    return panels.table(["port", "", "shape", "coder"], rows)
+            cells = [panels.escape(port), direction, panels.escape(_shape(net, port)), _coder_cell(coders[port]) if port in coders else ""]
+            rows.append([panels.td(markup) for markup in cells])
+    return panels.table(["port", "", "shape", "coder"], rows, raw=True)
 
 
 def _layer_rows(net: Container) -> tuple[list[list[str]], int]:
     """Table rows, depth first, nested members indented under their container's row; and
     how many rows were left out past MAX_ROWS."""
+    # Marking every row of a net nobody initialized yet is noise (the totals say it once); in a
+    # net that is partly initialized (a new layer put in by surgery) the marks show what is new.
+    found = [layer for _, layer in leaves(net) if layer.array_names()]
+    partly = any(layer.initialized for layer in found) and not all(layer.initialized for layer in found)
     rows: list[list[str]] = []
     skipped = 0
     stack: list[tuple[int, str, Layer]] = [(0, key, member) for key, member in reversed(list(net.layers.items()))]
@@ -55,7 +71,7 @@ def _layer_rows(net: Container) -> tuple[list[list[str]], int]:
         else:
             kind = f"{layer.kind}({hyperparameters(layer)})"
         indent = "&nbsp;&nbsp;&nbsp;" * depth
-        state = "" if layer.initialized or not layer.array_names() and not isinstance(layer, Container) else " <span style='color:#b26b00'>(uninitialized)</span>"
+        state = " <span style='color:#b26b00'>(uninitialized)</span>" if partly and not layer.initialized and (layer.array_names() or isinstance(layer, Container)) else ""
         rows.append([
             panels.td(indent + panels.escape(key_text(key))),
             panels.td(panels.escape(kind) + state),
@@ -92,7 +108,8 @@ def net_html(net: Layer) -> str:
     parts = [panels.section("Ports", _ports_table(net))]
     if isinstance(net, Container):
         rows, skipped = _layer_rows(net)
-        layer_table = panels.table(["layer", "kind", "output", "parameters"], rows, raw=True)
+        # a long table scrolls inside the panel instead of pushing the picture off the page
+        layer_table = f'<div style="max-height:520px;overflow:auto">{panels.table(["layer", "kind", "output", "parameters"], rows, raw=True)}</div>'
         if skipped:
             layer_table += panels.note(f"… and {skipped} more layers (NetInformation(net, \"Layers\") lists them all).")
         parts.append(panels.section("Layers", layer_table))
@@ -102,7 +119,7 @@ def net_html(net: Layer) -> str:
     if not isinstance(net, Container):
         return panels.panel("net", title + subtitle, parts)
     svg, note = graph_svg(net, details=hyperparameters)
-    graph = f'<div class="symnet-graph">{svg}</div>' if svg is not None else ""
+    graph = f'<div class="symnet-graph" style="max-height:900px;overflow:auto">{svg}</div>' if svg is not None else ""
     if note:
         graph += panels.note(note)
     tables = f'<div class="symnet-tables">{"".join(parts)}</div>'

@@ -21,9 +21,9 @@ _TITLE_STYLE = "font-weight:600;font-size:14px;margin-bottom:6px"
 _NOTE_STYLE = "color:#6a7683;font-size:12px;margin:4px 0"
 # Table cells carry their style inline: JupyterLab's own rules for output tables (right-aligned,
 # padded cells) outrank a class selector, and some front-ends drop <style> blocks altogether.
-_TABLE_STYLE = "border-collapse:collapse;margin:2px 0 8px 0;font-size:12.5px"
-_TH_STYLE = "text-align:left;font-weight:600;border:none;border-bottom:1px solid #c8d3e0;padding:2px 10px 2px 0;color:#3d4b5c;background:none"
-_TD_STYLE = "text-align:left;padding:1px 10px 1px 0;border:none;vertical-align:top;font-family:SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;white-space:nowrap"
+_TABLE_STYLE = "border-collapse:collapse;margin:2px 0 8px 0;font-family:SFMono-Regular,Menlo,Consolas,monospace;font-size:12px"
+_TH_STYLE = "text-align:left;font-family:sans-serif;font-weight:600;border:none;border-bottom:1px solid #c8d3e0;padding:2px 10px 2px 0;color:#3d4b5c"
+_TD_STYLE = "text-align:left;padding:1px 10px 1px 0;border:none;white-space:nowrap"
 _NUM_STYLE = _TD_STYLE.replace("text-align:left", "text-align:right")
 _CSS = """<style>
 .symnet-section{margin:2px 0 4px 0;font-weight:600;color:#3d4b5c;font-size:12.5px}

@@ -1,5 +1,7 @@
 """The notebook displays of nets and coders (symnet/notebook.py, symnet/panels.py)."""
 
+import re
+
 import pytest
 
 from symnet import LinearLayer, NetChain, NetDecoder, NetEncoder, NetGraph, NetInitialize, ThreadingLayer, graphics
@@ -37,7 +39,7 @@ def test_net_panel_lists_ports_layers_shapes_and_parameters(net):
 @needs_graphviz
 def test_net_panel_draws_the_graph_with_every_edge(net):
     page = net._repr_html_()
-    assert '<div class="symnet-graph"><svg' in page
+    assert re.search(r'<div class="symnet-graph"[^>]*><svg', page)
     assert Tables(page).edges == len(net.connections) + len(net.layers["head"].connections)
 
 
@@ -71,3 +73,21 @@ def test_coder_panels_show_kind_parameters_and_shape():
     decoder = NetDecoder("Class", list(range(20)))
     page = decoder._repr_html_()
     assert "reads vector of size 20" in page and "(20 values: 0, 1, 2, 3, 4, 5, 6, 7, …)" in page
+
+
+def test_uninitialized_marks_only_where_a_net_is_partly_initialized():
+    from symnet import NetReplacePart
+
+    fresh = NetChain({"a": LinearLayer(3), "act": "Tanh", "b": LinearLayer(2)}, input=2)
+    assert all("(uninitialized)" not in row[1] for row in Tables(fresh._repr_html_()).tables[1][1:])
+    partly = NetReplacePart(NetInitialize(fresh), {"b": LinearLayer(4)})
+    kinds = Tables(partly._repr_html_()).rows(1)
+    assert kinds['"a"'][0] == "LinearLayer(3)" and kinds['"b"'][0] == "LinearLayer(4) (uninitialized)"
+
+
+def test_long_coder_text_is_cut_with_the_whole_text_as_tooltip():
+    labels = [f"class number {i}" for i in range(40)]
+    page = NetChain([LinearLayer(40)], input=3, output=NetDecoder("Class", labels))._repr_html_()
+    cell = Tables(page).rows(0)["Output"][2]
+    assert len(cell) == display.CODER_WIDTH and cell.endswith("…")
+    assert 'title="NetDecoder(&quot;Class&quot;, labels=(&quot;class number 0&quot;' in page
