@@ -5,7 +5,9 @@ letter by letter with a temperature.
 Characters → EmbeddingLayer → LongShortTermMemoryLayer → NetMapOperator(LinearLayer) → SoftmaxLayer,
 trained on "^word" to predict "word$": the probabilities of the next character at every step.
 Each word is a sequence of its own length: NetTrain pads the batches and its loss averages each
-word's real positions only. Run (--quick for CI):
+word's real positions only. New words are generated one character at a time by a
+NetStateObject (the LSTM's states carried between steps) and the Class decoder's "RandomSample"
+with a temperature. Run (--quick for CI):
 
     python examples/word_generator.py [--language French] [--temperature 0.8] [--quick]
 """
@@ -23,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from wordlists import LISTS, alphabet, indices, load_words  # noqa: E402
 
-from symnet import All, EmbeddingLayer, LinearLayer, LongShortTermMemoryLayer, NetChain, NetMapOperator, NetTrain, SoftmaxLayer, TensorType  # noqa: E402
+from symnet import All, EmbeddingLayer, LinearLayer, LongShortTermMemoryLayer, NetChain, NetDecoder, NetMapOperator, NetStateObject, NetTrain, SoftmaxLayer, TensorType  # noqa: E402
 
 START, END = "^", "$"
 LENGTH = 14  # "^" + up to 12 letters + "$"
@@ -37,19 +39,27 @@ def language_model(characters: int, size: int) -> NetChain:
 
 
 def sample(net: NetChain, characters: list[str], temperature: float, rng: np.random.Generator, count: int) -> list[str]:
-    """``count`` words, each drawn one character at a time from p ** (1 / temperature)."""
+    """``count`` words, each drawn one character at a time from p ** (1 / temperature).
+
+    A NetStateObject carries the LSTM's states from one character to the next (NetUnfold's
+    one-step net inside), so each character costs one step instead of re-reading the word so
+    far; the Class decoder's "RandomSample" draws the character, seeded from ``rng``."""
+    decoder = NetDecoder("Class", characters)
+    stateful = NetStateObject(net)
+    never = [0, characters.index(START)]  # never padding or a start inside a word
     words = []
     for _ in range(count):
-        text = START
-        while len(text) < LENGTH - 1:
-            probabilities = np.asarray(net(indices([text], characters)[0]))[-1].astype(np.float64)
-            probabilities[0] = probabilities[characters.index(START)] = 0.0  # never padding or a start inside a word
-            weights = probabilities ** (1.0 / temperature)
-            choice = characters[rng.choice(len(characters), p=weights / weights.sum())]
+        stateful.reset()
+        text, step = "", START
+        while len(text) < LENGTH - 2:
+            probabilities = stateful(indices([step], characters)[0])[-1]
+            probabilities[never] = 0.0
+            choice = decoder.decode(probabilities[None], ("RandomSample", {"Temperature": temperature, "RandomSeeding": int(rng.integers(2**31))}))[0]
             if choice == END:
                 break
             text += choice
-        words.append(text[1:])
+            step = choice
+        words.append(text)
     return words
 
 

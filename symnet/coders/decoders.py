@@ -13,7 +13,8 @@ tuple of the name and its argument:
 ``"Entropy"``                            the entropy of the distribution, in nats
 ``"RandomSample"``                       a label drawn from the distribution (torch's RNG)
 ``("RandomSample", {"Temperature": t})`` drawn from ``p ** (1/t)`` renormalized; ``t`` alone
-                                         works too, and ``t = 0`` gives the Decision
+                                         works too, ``t = 0`` gives the Decision, and
+                                         ``"RandomSeeding": s`` repeats the draws (sampling.py)
 =======================================  ===================================================
 
 "TopDecisions" and "TopProbabilities" without ``n`` use ``n = 5`` (or all labels if fewer).
@@ -21,7 +22,6 @@ tuple of the name and its argument:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -33,6 +33,7 @@ from ..symbols import Automatic
 from ..types import TensorType
 from .base import Coder, as_batch_tensor, register
 from .encoders import BooleanEncoder, ClassEncoder, FunctionCoder, Labelled
+from .sampling import sample, sampling_of
 
 CLASS_PROPERTIES = ("Decision", "TopDecisions", "Probabilities", "Probability", "TopProbabilities", "Entropy", "RandomSample")
 
@@ -51,24 +52,6 @@ def split_property(where: str, prop: Any, properties: tuple[str, ...], default: 
 def entropy(p: torch.Tensor) -> torch.Tensor:
     """Entropy in nats along the last axis (0·log 0 counts as 0)."""
     return -(p * torch.where(p > 0, p.log(), torch.zeros_like(p))).sum(-1)
-
-
-def temperature_of(where: str, argument: Any) -> float:
-    if argument is None:
-        return 1.0
-    value = argument.get("Temperature", 1.0) if isinstance(argument, Mapping) else argument
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise NetError(f'{where}: the temperature must be a number ≥ 0, as in ("RandomSample", {{"Temperature": 0.5}}); received {argument!r}.')
-    return float(value)
-
-
-def sample(p: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Indices drawn from each row of ``p`` (probabilities) sharpened by ``temperature``."""
-    if temperature == 0:
-        return p.argmax(-1)
-    weights = p.clamp_min(0).to(torch.float64) ** (1.0 / temperature)
-    flat = weights.reshape(-1, weights.shape[-1])
-    return torch.multinomial(flat, 1).reshape(weights.shape[:-1])
 
 
 def _count(where: str, name: str, argument: Any, total: int) -> int:
@@ -111,7 +94,7 @@ class ClassDecoder(Labelled):
         if name == "Decision":
             return [labels[i] for i in p.argmax(-1).tolist()]
         if name == "RandomSample":
-            return [labels[i] for i in sample(p, temperature_of(where, argument)).tolist()]
+            return [labels[i] for i in sample(p, *sampling_of(where, argument)).tolist()]
         if name == "Entropy":
             return entropy(p).tolist()
         if name == "Probabilities":
@@ -162,7 +145,7 @@ class BooleanDecoder(Coder):
             return [{True: t, False: f} for f, t in both.reshape(-1, 2).tolist()]
         if name == "Entropy":
             return entropy(both).tolist()
-        return sample(both, temperature_of(where, argument)).bool().tolist()
+        return sample(both, *sampling_of(where, argument)).bool().tolist()
 
     def inverse(self) -> Coder:
         return BooleanEncoder()

@@ -9,8 +9,9 @@ sequences are padded *at the end* with ``i``, and the decoders drop trailing ``i
 
 Unknown characters or tokens raise an error naming them, unless ``unknown_index=i`` is
 given (``i`` may be ``len(vocabulary)``: an extra "unknown" class). Decoders take index
-sequences or sequences of probability vectors (taking the most probable index per step);
-an index outside the vocabulary decodes as "\ufffd".
+sequences or sequences of probability vectors (taking the most probable index per step, or
+with the property ``("RandomSample", {"Temperature": t, "RandomSeeding": s})`` one drawn per
+step, as the Class decoder draws a label); an index outside the vocabulary decodes as "\ufffd".
 """
 
 from __future__ import annotations
@@ -29,9 +30,13 @@ import torch.nn.functional as F
 from ..errors import InputError, NetError
 from ..types import VARYING, TensorType
 from .base import Coder, as_batch_tensor, check_choice, derived, normalize_tuple, register
+from .decoders import split_property
+from .sampling import sample, sampling_of
 
 DEFAULT_CHARACTERS = string.ascii_letters + string.digits + string.punctuation + " \n"
 REPLACEMENT = "\ufffd"
+#: what the Characters and Tokens decoders give: the most probable index per step, or one drawn
+SEQUENCE_PROPERTIES = ("Decision", "RandomSample")
 
 
 def pad_sequences(where: str, sequences: list[np.ndarray], padding_index: int | None) -> torch.Tensor:
@@ -65,10 +70,16 @@ def strings_of(where: str, data: Any) -> tuple[list[str], bool]:
     raise InputError(f"{where}: expected a string or a non-empty list of strings but received {type(data).__name__}.")
 
 
-def index_rows(where: str, batch: Any, bound: int) -> list[list[int]]:
-    """A decoder's input (N, L) indices or (N, L, n) probabilities → index lists."""
+def index_rows(where: str, batch: Any, bound: int, prop: Any = None) -> list[list[int]]:
+    """A decoder's input (N, L) indices or (N, L, n) probabilities → index lists: the most
+    probable index per step ("Decision"), or one drawn per step ("RandomSample", sampling.py)."""
+    name, argument = split_property(where, prop, SEQUENCE_PROPERTIES, "Decision")
     x = as_batch_tensor(batch)
-    if x.is_floating_point() and x.dim() == 3:
+    if name == "RandomSample":
+        if not (x.is_floating_point() and x.dim() == 3):
+            raise InputError(f'{where}: "RandomSample" draws from probability vectors (N, L, {bound}) but received shape {tuple(x.shape)}{" of indices" if not x.is_floating_point() else ""}; decode the output of a SoftmaxLayer.')
+        x = sample(x, *sampling_of(where, argument))
+    elif x.is_floating_point() and x.dim() == 3:
         x = x.argmax(-1)
     if x.dim() != 2:
         raise InputError(f"{where}: expected a batch of index sequences (N, L) or of probability vectors (N, L, {bound}) but received shape {tuple(x.shape)}.")
@@ -189,7 +200,7 @@ class CharactersDecoder(CharactersParameters):
     """
 
     role: ClassVar[str] = "NetDecoder"
-    properties: ClassVar[tuple[str, ...]] = ("Decision",)
+    properties: ClassVar[tuple[str, ...]] = SEQUENCE_PROPERTIES
 
     @property
     def port_type(self) -> TensorType:
@@ -197,7 +208,7 @@ class CharactersDecoder(CharactersParameters):
 
     def decode(self, batch: Any, prop: Any = None) -> list[str]:
         chars = self.characters
-        rows = index_rows("Characters decoder", batch, len(chars))
+        rows = index_rows("Characters decoder", batch, len(chars), prop)
         return ["".join(chars[i] if 0 <= i < len(chars) else REPLACEMENT for i in strip_padding(row, self.padding_index)) for row in rows]
 
     def inverse(self) -> Coder:
@@ -288,7 +299,7 @@ class TokensDecoder(TokensParameters):
     """
 
     role: ClassVar[str] = "NetDecoder"
-    properties: ClassVar[tuple[str, ...]] = ("Decision",)
+    properties: ClassVar[tuple[str, ...]] = SEQUENCE_PROPERTIES
 
     @property
     def port_type(self) -> TensorType:
@@ -296,7 +307,7 @@ class TokensDecoder(TokensParameters):
 
     def decode(self, batch: Any, prop: Any = None) -> list[str]:
         tokens = self.tokens
-        rows = index_rows("Tokens decoder", batch, len(tokens))
+        rows = index_rows("Tokens decoder", batch, len(tokens), prop)
         return [self.separator.join(tokens[i] if 0 <= i < len(tokens) else REPLACEMENT for i in strip_padding(row, self.padding_index)) for row in rows]
 
     def inverse(self) -> Coder:
@@ -380,14 +391,14 @@ class SubwordTokensDecoder(SubwordParameters):
     """Token ids (or probability vectors) back to text; special tokens are skipped."""
 
     role: ClassVar[str] = "NetDecoder"
-    properties: ClassVar[tuple[str, ...]] = ("Decision",)
+    properties: ClassVar[tuple[str, ...]] = SEQUENCE_PROPERTIES
 
     @property
     def port_type(self) -> TensorType:
         return TensorType((VARYING, self.vocabulary_size))
 
     def decode(self, batch: Any, prop: Any = None) -> list[str]:
-        rows = [strip_padding(row, self.padding_index) for row in index_rows("SubwordTokens decoder", batch, self.vocabulary_size)]
+        rows = [strip_padding(row, self.padding_index) for row in index_rows("SubwordTokens decoder", batch, self.vocabulary_size, prop)]
         return list(self._model.decode_batch(rows, skip_special_tokens=True))  # type: ignore[attr-defined]
 
     def inverse(self) -> Coder:
