@@ -20,7 +20,8 @@ from torch import nn
 
 from .containers.base import key_text
 from .containers.tree import is_container, leaves
-from .errors import InitializationError, NetError, closest
+from .devices import device_name as _device
+from .errors import InitializationError
 from .layers.base import Layer
 from .prepare import dtype_of, precision_of
 from .symbols import All, Automatic
@@ -403,24 +404,6 @@ def check_initialized(net: Layer) -> None:
             f"{path_text(net, path)} ({layer.kind}) is not initialized: its arrays {arrays} have no values{more}. "
             "Call NetInitialize(net) first, or train the net with NetTrain."
         )
-
-
-def _device(target_device: Any) -> str:
-    """``"cpu"``, ``"cuda"`` or ``"cuda:N"`` for a target_device option (Wolfram's "GPU" is "cuda")."""
-    available = ["cpu", *(["cuda", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))] if torch.cuda.is_available() else [])]
-    listed = ", ".join(f'"{d}"' for d in available)
-    name = target_device.lower() if isinstance(target_device, str) else None
-    if name in ("gpu", "cuda"):
-        name = "cuda"
-    index = name[5:] if name is not None and name.startswith("cuda:") else None
-    if name is None or (name not in ("cpu", "cuda") and not (index is not None and index.isdigit())):
-        raise NetError(option="target_device", expected='"cpu", "cuda" (or "gpu") or "cuda:N"', received=target_device,
-                       fix=f"This machine has {listed}.{closest(str(target_device), ['cpu', 'cuda'])}")
-    if name.startswith("cuda") and name not in available:
-        found = "no CUDA device" if len(available) == 1 else f"{len(available) - 2} CUDA devices"
-        raise NetError(f"it asks for a CUDA GPU but this machine has {found}; the devices available are {listed}.", where=f'target_device="{target_device}"',
-                       fix='Use target_device="cpu" here; "cuda" (or "gpu") selects a GPU on a machine with an NVIDIA GPU and a CUDA build of PyTorch.')
-    return name
 
 
 __all__ = ["All", "Automatic", "CompiledNet", "batch_slices", "plan_wire_lengths", "cached_module", "compiled", "flatten_net", "run_batches"]

@@ -22,7 +22,8 @@ import numpy as np
 import torch
 
 from .containers.tree import is_container
-from .engine import Automatic, CompiledNet, Plan, _cache, _device, cached_module, path_text, run_batches
+from .devices import evaluation_device
+from .engine import Automatic, CompiledNet, Plan, _cache, cached_module, path_text, run_batches
 from .errors import NetError, closest, one_of
 from .layers.base import Layer
 from .ports import NetPort, NetPortGradient
@@ -115,7 +116,7 @@ def evaluate(
     port: Any = Automatic,
     *,
     batch_size: int | None = None,
-    target_device: str = "cpu",
+    target_device: str | tuple[str, Any] = "cpu",
     working_precision: str = "Real32",
     evaluation_mode: str = "Test",
 ) -> Any:
@@ -131,7 +132,7 @@ def evaluate(
     precision = precision_of(working_precision, where=net.kind)
     batch_size = batch_size_of(batch_size, net.kind)
     dtype = dtype_of(precision)
-    device = _device(target_device)
+    device = evaluation_device(target_device, net.kind)
     mixed = precision == "Mixed" and bf16_supported(device)
     if net.variadic and isinstance(data, list | tuple) and len(data) > 1 and len(data) != len(net.input_ports()) and not isinstance(net.input, list):
         # ThreadingLayer("Plus")([a, b, c]): a list gives one input per port, however many.

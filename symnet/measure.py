@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from . import metrics
-from .engine import _device, batch_slices, cached_module, run_batches
+from .devices import evaluation_device
+from .engine import batch_slices, cached_module, run_batches
 from .errors import InputError, NetError, closest
 from .evaluation import refined_for_data
 from .layers.base import Layer
@@ -80,7 +81,7 @@ def _length(values: Any) -> int:
     return len(values)
 
 
-def evaluate_outputs(net: Layer, inputs: Mapping[str, Any], port: str, *, batch_size: int = 256, target_device: str = "cpu", working_precision: str = "Real32") -> torch.Tensor:
+def evaluate_outputs(net: Layer, inputs: Mapping[str, Any], port: str, *, batch_size: int = 256, target_device: str | tuple[str, Any] = "cpu", working_precision: str = "Real32") -> torch.Tensor:
     """The raw output of ``port`` for every example, computed batch by batch (through the one
     data path, :func:`symnet.prepare.port_column`, and :func:`symnet.engine.run_batches`).
     An output of sequences of different lengths comes back as one row per real position."""
@@ -93,7 +94,7 @@ def _outputs(net: Layer, inputs: Mapping[str, Any], port: str, *, batch_size: in
     precision = precision_of(working_precision, where=where)
     batch_size = batch_size_of(batch_size, where) or 256
     dtype = dtype_of(precision)
-    device = _device(target_device)
+    device = evaluation_device(target_device, where)
     mixed = precision == "Mixed" and bf16_supported(device)
     coders = net.coders()
     values = {p: _compact(v) for p, v in inputs.items()}
@@ -377,7 +378,7 @@ def confusion_matrix_plot(confusion: np.ndarray, labels: Sequence[Any]) -> Any:
     return figure
 
 
-def NetMeasurements(net: Layer, data: Any, measurement: Any = "Accuracy", *, batch_size: int = 256, target_device: str = "cpu", working_precision: str = "Real32") -> Any:
+def NetMeasurements(net: Layer, data: Any, measurement: Any = "Accuracy", *, batch_size: int = 256, target_device: str | tuple[str, Any] = "cpu", working_precision: str = "Real32") -> Any:
     """Measure a net on labelled data: one measurement, or a dict for a list of them.
 
     ``data`` is ``(inputs, targets)``, a list of ``(input, target)`` pairs, a dict of port →

@@ -374,7 +374,7 @@ class Layer:
         port: Any = _DEFAULT_PORT,
         *,
         batch_size: int | None = None,
-        target_device: str = "cpu",
+        target_device: str | tuple[str, Any] = "cpu",
         working_precision: str = "Real32",
         evaluation_mode: str = "Test",
         **unknown: Any,

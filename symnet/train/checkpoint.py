@@ -225,13 +225,14 @@ def flat_arrays(arrays: LeafArrays) -> dict[str, torch.Tensor]:
 class Checkpointer:
     """Writes the checkpoints that are due, and resumes from the newest intact one."""
 
-    def __init__(self, specs: tuple[CheckpointSpec, ...], net: Any, plan: Any) -> None:
-        self.specs, self.net, self.plan = specs, net, plan
+    def __init__(self, specs: tuple[CheckpointSpec, ...], net: Any, plan: Any, main: bool = True) -> None:
+        # every process of a distributed run resumes from the checkpoints; only the main one (rank 0) writes them
+        self.specs, self.net, self.plan, self.main = specs, net, plan, main
         self.last_time = [time.perf_counter() for _ in specs]
         self.started = time.perf_counter()
 
     def check_writable(self) -> None:
-        for spec in self.specs:
+        for spec in self.specs if self.main else ():
             check_writable(spec)
 
     def _due(self, number: int, round_done: bool, rounds: int, batches: int) -> bool:
@@ -248,7 +249,7 @@ class Checkpointer:
     def write(self, runner: Any, state: Any, generator: torch.Generator, round_done: bool) -> None:
         """Write the checkpoints due now (after a batch, or after a round when ``round_done``); an
         OSError (a full disk, a removed directory) reaches the loop, which stops and keeps the work."""
-        for number, spec in enumerate(self.specs):
+        for number, spec in enumerate(self.specs if self.main else ()):
             if not self._due(number, round_done, state.rounds, state.batches):
                 continue
             path = file_for(spec, state.rounds, state.batches)
@@ -265,7 +266,7 @@ class Checkpointer:
 
     def write_best(self, state: Any) -> None:
         """``best.symnet``: the net that did best on the validation set so far."""
-        for spec in self.specs:
+        for spec in self.specs if self.main else ():
             if spec.best:
                 path = (spec.path if spec.directory else spec.path.parent) / "best.symnet"
                 self.export_net(path, state.best_arrays)

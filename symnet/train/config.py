@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from ..engine import _device
+from ..devices import Placement, parse_target_device
 from ..errors import OptionError, boolean, closest, number
 from ..initialize import DEFAULT_SEED
 from ..symbols import Automatic
@@ -112,7 +112,7 @@ class TrainConfig:
     training_stopping_criterion: StoppingCriterion | None = option(None, parse_stopping_criterion)
     training_progress_checkpointing: tuple[checkpoints.CheckpointSpec, ...] = option(None, _checkpointing)
     random_seeding: int = option(DEFAULT_SEED, _seed)
-    target_device: str = option("cpu", _device)
+    target_device: Placement = option("cpu", parse_target_device)
     working_precision: str = option("Real32", precision_of)
     cache_frozen_features: bool = option(Automatic, _cache_frozen_features)
     # not a Wolfram option (its NetTrain buckets sequences without asking): batches of examples

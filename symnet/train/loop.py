@@ -22,6 +22,7 @@ returns the net trained so far.
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import threading
 import time
@@ -37,9 +38,11 @@ from ..errors import NetError, closest
 from ..initialize import NetInitialize
 from ..layers.base import Layer
 from . import measurements as measuring
+from . import processes
 from .caching import cache_frozen_features
 from .checkpoint import Checkpointer
 from .config import TrainConfig, signature
+from .distributed import DistributedRunner, ProcessFailed
 from .memory import keep_freed_memory
 from .options import AUTOMATIC_LEARNING_RATES, MAXIMIZED, bf16_supported, check_schedule, schedule_factor
 from .prepared import TrainingData, prepare
@@ -87,44 +90,61 @@ NetTrain.__signature__ = signature(NetTrain)  # type: ignore[attr-defined]
 
 
 def train(net: Layer, data: Any, config: TrainConfig, want_confusion: bool = True) -> NetTrainResults:
-    """Run the stages: prepare the data and the runner (checking everything before the first batch), then the loop."""
+    """Run the stages: prepare the data and the runner (checking everything before the first batch), then the loop.
+
+    On several processes (``target_device=("cpu", n)``, torchrun, an existing process group),
+    every process runs these same stages (see :mod:`symnet.train.processes`)."""
     keep_freed_memory()
     seed = config.random_seeding
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = net if net.initialized else NetInitialize(net, random_seeding=seed)
-        automatic: dict[str, Any] = {}
-        precision, device = config.working_precision, config.target_device
-        if precision == "Mixed" and not (bf16_supported() or device.startswith("cuda")):
-            automatic["working_precision"] = "Real32 (this processor has no bfloat16 support)"
-            precision = "Real32"
-        dtype = torch.float64 if precision == "Real64" else torch.float32
-        plan = flatten_net(net)
-        generator = torch.Generator().manual_seed(seed)
-        prepared = prepare(net, plan, data, config, dtype, generator)
-        automatic.update(prepared.automatic)
-        # a frozen front is evaluated once here; the runner then trains the rest on its output
-        cached = cache_frozen_features(net, plan, prepared, config, device, dtype, precision == "Mixed")
-        prepared = cached.data
-        automatic.update(cached.automatic)
-        _check_criterion(config, prepared)
-        learning_rate = config.learning_rate
-        if learning_rate is Automatic:
-            learning_rate = AUTOMATIC_LEARNING_RATES[config.method.name]
-            automatic["learning_rate"] = learning_rate
-        check_schedule(config.method, prepared.total_batches)
-        example_size = sum(int(column.values[0].numel()) for column in prepared.table.columns.values())
-        runner = SingleProcessRunner(net, cached.plan, prepared.terms, config.method, learning_rate, cached.multipliers, device, dtype,
-                                     precision == "Mixed", prepared.batch_size, example_size)
-        automatic.setdefault("learning_rate_schedule", config.method.schedule if isinstance(config.method.schedule, str) else "custom")
-        automatic["channels_last"] = bool(runner.image_ports)
-        if runner.single_thread:
-            automatic["threads"] = 1
-        checkpointer = Checkpointer(config.training_progress_checkpointing, net, plan)
-        checkpointer.check_writable()
-        training = Training(config, prepared, runner, checkpointer, generator, learning_rate, automatic)
-        with runner:
-            training.run()
+        with processes.session(config.target_device, lambda: (net, data, processes.worker_config(config), want_confusion), train) as place:
+            return _train(net, data, config, want_confusion, place, seed)
+
+
+def _train(net: Layer, data: Any, config: TrainConfig, want_confusion: bool, place: processes.Session, seed: int) -> NetTrainResults:
+    automatic: dict[str, Any] = {}
+    precision, device = config.working_precision, place.device
+    if precision == "Mixed" and not (bf16_supported() or device.startswith("cuda")):
+        automatic["working_precision"] = "Real32 (this processor has no bfloat16 support)"
+        precision = "Real32"
+    dtype = torch.float64 if precision == "Real64" else torch.float32
+    plan = flatten_net(net)
+    generator = torch.Generator().manual_seed(seed)
+    prepared = prepare(net, plan, data, config, dtype, generator)
+    automatic.update(prepared.automatic)
+    # a frozen front is evaluated once here; the runner then trains the rest on its output
+    cached = cache_frozen_features(net, plan, prepared, config, device, dtype, precision == "Mixed", distributed=place.distributed)
+    prepared = cached.data
+    automatic.update(cached.automatic)
+    _check_criterion(config, prepared)
+    learning_rate = config.learning_rate
+    if learning_rate is Automatic:
+        learning_rate = AUTOMATIC_LEARNING_RATES[config.method.name]
+        automatic["learning_rate"] = learning_rate
+    check_schedule(config.method, prepared.total_batches)
+    example_size = sum(int(column.values[0].numel()) for column in prepared.table.columns.values())
+    arguments = (net, cached.plan, prepared.terms, config.method, learning_rate, cached.multipliers, device, dtype,
+                 precision == "Mixed", prepared.batch_size, example_size)
+    runner: SingleProcessRunner
+    if place.distributed:
+        runner = DistributedRunner(*arguments, describe_failure=place.describe_failure, threads=place.threads)
+        automatic["target_device"] = f"{place.world} processes ({place.how}), DistributedDataParallel over {torch.distributed.get_backend()}"
+    else:
+        runner = SingleProcessRunner(*arguments)
+    if not runner.is_main:
+        config = dataclasses.replace(config, training_progress_reporting=())  # rank 0 reports
+    automatic.setdefault("learning_rate_schedule", config.method.schedule if isinstance(config.method.schedule, str) else "custom")
+    automatic["channels_last"] = bool(runner.image_ports)
+    if runner.single_thread:
+        automatic["threads"] = 1
+    checkpointer = Checkpointer(config.training_progress_checkpointing, net, plan, main=runner.is_main)
+    checkpointer.check_writable()
+    training = Training(config, prepared, runner, checkpointer, generator, learning_rate, automatic)
+    with runner:
+        training.run()
+        # inside: the final measurements of a distributed run are collectives of its runner
         return results(prepared, runner, training.state, method=config.method.name, learning_rate=learning_rate, automatic=automatic, want_confusion=want_confusion)
 
 
@@ -193,6 +213,8 @@ class Training:
                     self.round(interrupt)
         except KeyboardInterrupt:
             state.stop("ManualStop", "interrupted")
+        except ProcessFailed:
+            raise  # another process is gone: nothing here can finish the run (the error says what happened)
         except (OSError, SafetensorError) as error:
             state.stop("CheckpointWriteFailed", f"writing a checkpoint failed ({type(error).__name__}: {error}).")
         except Exception as error:  # an error in a callback, a measurement or a custom schedule: keep the work
@@ -220,9 +242,17 @@ class Training:
                 batch = data.batch(order, index)
             except Exception as error:  # a generator's bad batch (or its own error) midway: stop, keep the work
                 state.stop("InvalidBatch", f"batch {state.batches + 1} could not be used: {type(error).__name__}: {error}")
+                batch = None
+            failed = batch is None
+            if data.generated is not None:
+                failed = runner.agree(failed)  # each process calls its own generator: all stop if one batch failed
+            if failed or batch is None:
+                state.stop("InvalidBatch", f"batch {state.batches + 1} of another process could not be used")
                 return
             size = next(iter(batch.values())).shape[0]
             elapsed = time.perf_counter() - self.start
+            if self.config.time_goal is not None:
+                elapsed = runner.main_value(elapsed)  # every process follows rank 0's clock: the same schedule, the same stop
             fraction = (state.batches + 1) / total if total else 0.0
             if self.config.time_goal:
                 fraction = max(fraction, elapsed / self.config.time_goal)
@@ -244,17 +274,32 @@ class Training:
                 collected.append(runner.last_scores())
             self.progress = {"Round": state.rounds + 1, "Batch": index + 1, "AbsoluteBatch": state.batches, "BatchLoss": loss_value,
                              "Time": elapsed, "LearningRate": self.learning_rate * factor, "TotalRounds": data.max_training_rounds if total else None}
-            for reporter in self.config.training_progress_reporting:
-                reporter.batch(self.progress)
-            self.checkpointer.write(runner, state, self.generator, round_done=False)
+            self.guarded(self.report_batch)
             if self.config.time_goal is not None and elapsed >= self.config.time_goal:
                 state.stop("TimeGoal", f"the time goal of {self.config.time_goal:g} s was reached")
-            if runner.agree(interrupt.requested):
+            if runner.agree(interrupt.requested or state.reason is not None):  # one process stopping stops all after this batch
                 state.stop("ManualStop", "interrupted")
             if state.reason:
                 return
         if state.batch_in_round == data.batches_per_round:
             self.end_round(round_loss / max(round_count, 1), collected)
+
+    def report_batch(self) -> None:
+        for reporter in self.config.training_progress_reporting:
+            reporter.batch(self.progress)
+        self.checkpointer.write(self.runner, self.state, self.generator, round_done=False)
+
+    def guarded(self, work: Any) -> None:
+        """Run work only rank 0 does (reports, checkpoints, a criterion function): its failure stops training
+        with a reason, which the loop then agrees on, instead of leaving the other processes waiting."""
+        try:
+            work()
+        except (OSError, SafetensorError) as error:
+            self.state.stop("CheckpointWriteFailed", f"writing a checkpoint failed ({type(error).__name__}: {error}).")
+        except ProcessFailed:
+            raise
+        except Exception as error:  # an error in a callback or a custom criterion: keep the work
+            self.state.stop("Error", f"{type(error).__name__}: {error}")
 
     # -- divergence ---------------------------------------------------------------------------
     def watch(self, loss: float) -> None:
@@ -306,11 +351,16 @@ class Training:
                          "ValidationLoss": validation_row["Loss"] if validation_row else None, "RoundMeasurements": row, "ValidationMeasurements": validation_row,
                          "Time": elapsed, "ExamplesPerSecond": state.examples / max(elapsed, 1e-9), "TotalRounds": total_rounds,
                          "BatchLoss": state.batch_losses[-1] if state.batch_losses else float("nan")}
+        self.guarded(lambda: self.report_round(validation_row or row))
+        if self.runner.agree(state.reason is not None):
+            state.stop("ManualStop", "another process stopped training")
+
+    def report_round(self, row: dict[str, float]) -> None:
         for reporter in self.config.training_progress_reporting:
             reporter.round(self.progress)
-        if self.config.training_stopping_criterion is not None and self.should_stop(validation_row or row):
-            state.stop("StoppingCriterion", "the stopping criterion was met")
-        self.checkpointer.write(self.runner, state, self.generator, round_done=True)
+        if self.config.training_stopping_criterion is not None and self.should_stop(row):
+            self.state.stop("StoppingCriterion", "the stopping criterion was met")
+        self.checkpointer.write(self.runner, self.state, self.generator, round_done=True)
 
     def criterion_value(self, row: dict[str, float]) -> tuple[float, bool]:
         criterion = self.config.training_stopping_criterion

@@ -30,7 +30,11 @@ The runner protocol (what the loop calls; a torch.distributed runner implements 
 - ``is_main`` — whether this process writes checkpoints and reports progress (rank 0);
 - ``agree(flag) -> bool`` — whether any process raised a flag (Ctrl-C, a time goal, a failed
   checkpoint write): a single process returns the flag, a distributed runner all-reduces it,
-  so every rank leaves the loop after the same batch.
+  so every rank leaves the loop after the same batch;
+- ``main_value(value) -> float`` — rank 0's value of a number each process measures for itself
+  (the elapsed time a time goal's schedule follows), so that every rank takes the same steps.
+
+:class:`symnet.train.distributed.DistributedRunner` is the torch.distributed runner.
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ class Runner(Protocol):
     def optimizer_state(self) -> dict[str, Any]: ...
     def load_optimizer_state(self, state: dict[str, Any]) -> None: ...
     def agree(self, flag: bool) -> bool: ...
+    def main_value(self, value: float) -> float: ...
 
 
 class SingleProcessRunner:
@@ -120,6 +125,9 @@ class SingleProcessRunner:
 
     def agree(self, flag: bool) -> bool:
         return flag
+
+    def main_value(self, value: float) -> float:
+        return value
 
     # -- batches ------------------------------------------------------------------------------
     def to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

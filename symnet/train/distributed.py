@@ -1,0 +1,236 @@
+"""DistributedRunner: NetTrain's batches on several processes, with torch.distributed's DistributedDataParallel.
+
+Every process (a *rank*) holds the whole net, its optimizer and the same data, and runs the same
+training loop; the runner makes them agree (see the protocol in :mod:`symnet.train.runner`):
+
+- **the same global batch as one process**: the loop draws the same batch on every rank (the same
+  seed, the same shuffled order) and each rank trains on a contiguous share of it
+  (``torch.tensor_split``: shares differ by at most one example, rank 0's first). Each rank's mean
+  loss is weighted by its share of the batch, so DDP's average of the gradients over the ranks is
+  the gradient of the whole batch's mean loss: an N-process run takes the same steps as a
+  1-process run (within float rounding; batch normalization's batch statistics and dropout's
+  masks are per rank, as in any DDP run);
+- **a share may be empty** (a last batch of fewer examples than ranks): that rank contributes a
+  zero loss that still touches every parameter, so DDP's all-reduce happens on every rank and
+  nothing waits forever (the hang of Lightning #9851);
+- **every example counted once**: evaluation splits a table into contiguous shards, one per rank,
+  without padding (the duplicates of Lightning #5060), and all-gathers the scores in order;
+- **failures end the run**: a collective that fails (a rank that died closes its connections,
+  and gloo reports it at once; a rank that hangs hits the process group's timeout) raises
+  :class:`ProcessFailed`, a NetError naming what the launcher knows about the ranks.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from ..errors import NetError
+from .data import Table
+from .runner import SingleProcessRunner
+from .sequences import batch_lengths, real_positions
+
+
+class ProcessFailed(NetError):
+    """A process of a distributed run died, hung or failed: the run cannot go on."""
+
+
+class _Run(nn.Module):
+    """The compiled net's ``run`` as a ``forward``, so that DistributedDataParallel sees the forward pass it hooks."""
+
+    def __init__(self, module: nn.Module, wires: list[int]) -> None:
+        super().__init__()
+        self.module, self.wires = module, wires
+
+    def forward(self, *inputs: torch.Tensor, lengths: list[torch.Tensor | None] | None = None) -> list[torch.Tensor]:
+        return self.module.run(list(inputs), self.wires, lengths)  # type: ignore[operator]
+
+
+def shares(size: int, world: int) -> list[tuple[int, int]]:
+    """(start, stop) of each rank's contiguous share of ``size`` examples, as even as they can be.
+
+    >>> shares(5, 2)
+    [(0, 3), (3, 5)]
+    >>> shares(1, 2)
+    [(0, 1), (1, 1)]
+    """
+    base, extra = divmod(size, world)
+    bounds, start = [], 0
+    for rank in range(world):
+        stop = start + base + (1 if rank < extra else 0)
+        bounds.append((start, stop))
+        start = stop
+    return bounds
+
+
+class DistributedRunner(SingleProcessRunner):
+    """Trains on this rank's share of each batch; DDP averages the gradients over the ranks.
+
+    ``describe_failure`` (from the launcher) says which processes died and why, for the error
+    that ends a run whose collective failed.
+    """
+
+    def __init__(self, *args: Any, describe_failure: Callable[[], str] | None = None, threads: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rank, self.world = dist.get_rank(), dist.get_world_size()
+        self.is_main = self.rank == 0
+        self.describe_failure = describe_failure or (lambda: "")
+        self.threads = threads
+        self.single_thread = False  # the launcher gave each process its share of the cores
+        device_ids = [torch.device(self.device).index or 0] if self.device.startswith("cuda") else None
+        with self.guarded("wrapping the net in DistributedDataParallel"):
+            # every rank starts from rank 0's arrays (they are equal already: the same seed)
+            self.parallel = DistributedDataParallel(_Run(self.module, self.wires), device_ids=device_ids)
+        self._gathered: tuple[torch.Tensor, torch.Tensor | None] | None = None
+
+    # -- resources ----------------------------------------------------------------------------
+    def __enter__(self) -> DistributedRunner:
+        self._threads = torch.get_num_threads()
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
+        return self
+
+    def guarded(self, what: str) -> Any:
+        return _Guard(self, what)
+
+    def fail(self, what: str, error: BaseException) -> ProcessFailed:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        known = self.describe_failure()
+        return ProcessFailed(f"NetTrain: the distributed run (process {self.rank} of {self.world}) failed while {what}: "
+                             f"{known or 'another process stopped answering'} ({type(error).__name__}: {first[:300]}).",
+                             fix="The net trained so far is lost with the processes; resume from a checkpoint (training_progress_checkpointing) "
+                                 "after fixing the cause, on any number of processes.")
+
+    def agree(self, flag: bool) -> bool:
+        value = torch.tensor([1.0 if flag else 0.0])
+        with self.guarded("agreeing on whether to stop"):
+            dist.all_reduce(value, op=dist.ReduceOp.MAX)
+        return bool(value.item())
+
+    def main_value(self, value: float) -> float:
+        """Rank 0's value of a number each rank computes for itself (the elapsed time that drives a time goal)."""
+        shared = torch.tensor([value], dtype=torch.float64)
+        with self.guarded("sharing the time"):
+            dist.broadcast(shared, 0)
+        return float(shared.item())
+
+    # -- batches ------------------------------------------------------------------------------
+    def step(self, batch: dict[str, torch.Tensor], factor: float) -> float | None:
+        size = next(iter(batch.values())).shape[0]
+        start, stop = shares(size, self.world)[self.rank]
+        _exit_for_test(self.rank)
+        # an empty share (a last batch smaller than the ranks) runs one example with weight 0: its
+        # backward still reaches every parameter, so this rank joins DDP's all-reduce and nothing hangs
+        weight = (stop - start) * self.world / size
+        if stop == start:
+            start, stop = 0, 1
+        local = self.to_device({name: tensor[start:stop] for name, tensor in batch.items()})
+        with self.guarded("training on a batch"):
+            with self.autocast():
+                # each example's sequence lengths travel in the batch (batch axis first), so a share carries its own
+                values = self.parallel(*(local[p] for p in self.input_ports), lengths=batch_lengths(local, self.input_ports))
+                loss = None
+                for term, value, length in zip(self.terms, values, self.value_lengths(local)):
+                    part = term.loss(value, local.get(term.port), length) * term.weight
+                    loss = part if loss is None else loss + part
+                # weighted by this rank's share, so that DDP's mean over the ranks is the whole batch's mean
+                loss = loss * weight  # type: ignore[operator]
+            # the batch's loss: each rank's weighted loss summed and divided by the ranks, all-reduced
+            # while the backward pass runs (its gradients all-reduce in DDP's buckets meanwhile)
+            total = (loss.detach().float() / self.world).reshape(1)
+            pending = dist.all_reduce(total, async_op=True)
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.learning_rate * group["multiplier"] * factor
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            pending.wait()  # type: ignore[union-attr]
+        value = float(total.item())
+        if not math.isfinite(value):
+            # every rank sees the same total: all of them leave the arrays unchanged
+            return None
+        if self.clip:
+            torch.nn.utils.clip_grad_norm_(self.parameters, self.clip)
+        self.optimizer.step()
+        self._last = (values if weight else [], local)
+        self._gathered = None
+        return value
+
+    def last_scores(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The first loss's scores and targets of the last whole batch, gathered from every rank in batch order."""
+        values, local = self._last
+        term = self.terms[0]
+        scores, target = None, None
+        if values:
+            # a padded sequence output counts each real position once
+            scores, target = real_positions(term.scores(values[0].detach()).float(), local.get(term.port), self.value_lengths(local)[0])
+            scores, target = scores.cpu(), target.cpu() if target is not None else None
+        with self.guarded("gathering the batch's scores"):
+            parts = self._gather([scores, target])
+        return _cat([p[0] for p in parts]), _cat([p[1] for p in parts])
+
+    def _gather(self, value: Any) -> list[Any]:
+        parts: list[Any] = [None] * self.world
+        dist.all_gather_object(parts, value)
+        return parts
+
+    # -- evaluation ---------------------------------------------------------------------------
+    def evaluate(self, table: Table, limit: int | None = None) -> tuple[float, torch.Tensor | None, torch.Tensor | None]:
+        """Each rank evaluates its contiguous shard (no example twice, none padded); loss and scores are combined over the ranks."""
+        count = table.length if limit is None else min(limit, table.length)
+        start, stop = shares(count, self.world)[self.rank]
+        if stop > start:
+            shard = table.subset(torch.arange(start, stop))
+            loss, outputs, targets = super().evaluate(shard)
+        else:
+            loss, outputs, targets = 0.0, None, None
+        with self.guarded("evaluating"):
+            parts = self._gather([loss * (stop - start), outputs, targets])
+        total = sum(part[0] for part in parts)
+        return total / max(count, 1), _cat([p[1] for p in parts]), _cat([p[2] for p in parts])
+
+
+def _cat(parts: list[torch.Tensor | None]) -> torch.Tensor | None:
+    present = [p for p in parts if p is not None]
+    return torch.cat(present) if present else None
+
+
+class _Guard:
+    """Turns a failed collective into :class:`ProcessFailed` with what the launcher knows."""
+
+    def __init__(self, runner: DistributedRunner, what: str) -> None:
+        self.runner, self.what = runner, what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, error: Any, traceback: Any) -> bool:
+        if error is not None and isinstance(error, RuntimeError | dist.DistError) and not isinstance(error, NetError):
+            raise self.runner.fail(self.what, error) from None
+        return False
+
+
+TEST_EXIT = "SYMNET_TEST_EXIT_RANK"
+
+
+def _exit_for_test(rank: int) -> None:
+    """Fault injection for the tests: ``SYMNET_TEST_EXIT_RANK="1:3"`` ends rank 1 abruptly before its 3rd batch (as a killed process would)."""
+    spec = os.environ.get(TEST_EXIT)
+    if not spec:
+        return
+    target, batch = (int(part) for part in spec.split(":"))
+    if target != rank:
+        return
+    count = int(os.environ.get(TEST_EXIT + "_COUNT", "0")) + 1
+    os.environ[TEST_EXIT + "_COUNT"] = str(count)
+    if count >= batch:
+        os._exit(17)
+
+
+__all__ = ["DistributedRunner", "ProcessFailed", "shares"]
