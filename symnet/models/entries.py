@@ -52,7 +52,18 @@ class Model:
     torch_mapping: Callable[[], WeightMapping] | None = None
     #: the state dict as the mapping expects it (entries the net does not use dropped), if it differs from the file's
     convert_state: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None
+    #: the same for timm-format state dicts, where timm's names differ from torch_mapping's
+    timm_mapping: Callable[[], WeightMapping] | None = None
     input_domains: tuple[str, ...] = ("Image",)
+
+    def layouts(self) -> dict[str, WeightMapping]:
+        """The state dict layouts this model reads, by name ("PyTorch", "timm")."""
+        found: dict[str, WeightMapping] = {}
+        if self.torch_mapping is not None:
+            found["PyTorch"] = self.torch_mapping()
+        if self.timm_mapping is not None:
+            found["timm"] = self.timm_mapping()
+        return found
 
 
 @dataclass(frozen=True)

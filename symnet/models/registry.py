@@ -9,7 +9,8 @@ Options: ``input=`` and ``output=`` replace the net's encoder and decoder (or fi
 shapes), as Wolfram's ``NetModel[…, "Input" -> spec]``; ``weights=`` fills the architecture from
 a PyTorch state dict file (safetensors, or a ``torch.save`` file read with
 ``weights_only=True``) in the layout of the architecture's usual PyTorch implementation
-(torchvision's names for ResNet, VGG, MobileNetV2), ``sha256=`` checks that file first. A URL
+(torchvision's names for ResNet, VGG, MobileNetV2), or in timm's (ResNet, EfficientNet-Lite0),
+recognised by its names; ``sha256=`` checks that file first. A URL
 is downloaded once into the cache (``$SYMNET_CACHE/models``, else ``~/.cache/symnet/models``);
 it needs ``sha256=``, and a file whose checksum differs is deleted, never cached.
 """
@@ -25,7 +26,7 @@ from ..errors import NetError, closest
 from ..layers.base import Layer
 from . import bert, classic, efficientnet, gpt2, mobilenet, resnet, vgg
 from .entries import Family, Model
-from .weights import cached_download, package_file, read_state_dict, state_count, trainable_count, verify_sha256, with_weights
+from .weights import cached_download, package_file, read_state_dict, state_count, trainable_count, verify_sha256, with_layout
 
 #: every model by name, in the order NetModel() lists them
 MODELS: dict[str, Model] = {m.name: m for module in (efficientnet, resnet, vgg, mobilenet, classic, bert, gpt2) for m in module.MODELS}
@@ -93,7 +94,7 @@ def _load_packaged(model: Model, net: Layer) -> Layer:
     assert weights is not None and model.torch_mapping is not None
     path = package_file(weights.package, weights.file, weights.distribution, weights.install)
     verify_sha256(path, weights.sha256)
-    return with_weights(net, _state(model, path), model.torch_mapping(), str(path))
+    return with_layout(net, _state(model, path), model.layouts(), str(path))
 
 
 def _state(model: Model, path: Any) -> dict[str, Any]:
@@ -110,7 +111,7 @@ def _from_file(model: Model, net: Layer, weights: Any, sha256: str | None) -> La
         weights = cached_download(weights, sha256)
     elif sha256 is not None:
         verify_sha256(weights, sha256)
-    return with_weights(net, _state(model, weights), model.torch_mapping(), os.fspath(weights))
+    return with_layout(net, _state(model, weights), model.layouts(), os.fspath(weights))
 
 
 def evaluation_net(model: Model, *, input: Any = None, output: Any = None, weights: Any = None, sha256: str | None = None, trained: bool = True) -> Layer:

@@ -10,7 +10,8 @@ with the same layer names, so a torchvision state dict maps name for name
 
 Depths 18 and 34 use basic blocks (two 3×3 convolutions), 50 and up bottleneck blocks (1×1
 reduce, 3×3, 1×1 expand ×4). Shipped as architectures: no ImageNet weights are installable
-here; ``NetModel("ResNet-50", weights="resnet50.safetensors")`` reads torchvision's.
+here; ``NetModel("ResNet-50", weights="resnet50.safetensors")`` reads torchvision's, and timm's
+(timm's ResNet keeps torchvision's parameter names).
 """
 
 from __future__ import annotations

@@ -166,6 +166,24 @@ def with_weights(net: Layer, state: Mapping[str, torch.Tensor], mapping: WeightM
     return map_leaves(net, lambda path, leaf: leaf.with_arrays(by_layer[path]) if path in by_layer else leaf, same_types=True)
 
 
+def choose_layout(state: Mapping[str, torch.Tensor], layouts: Mapping[str, WeightMapping]) -> tuple[str, WeightMapping]:
+    """The layout (a mapping) whose names the state dict holds most of: a file from torchvision,
+    the architecture's PyTorch port or timm is recognised by its names, so nobody has to say
+    which it is. Ties go to the first layout; a file that fits none is reported against it."""
+    if not layouts:
+        raise NetError("This model has no PyTorch layout to read a state dict in.")
+    names = set(state)
+    best = max(layouts, key=lambda layout: sum(key in names for key in layouts[layout].values()))
+    return best, layouts[best]
+
+
+def with_layout(net: Layer, state: Mapping[str, torch.Tensor], layouts: Mapping[str, WeightMapping], source: str) -> Layer:
+    """The net filled from a state dict in whichever of ``layouts`` it is (see :func:`choose_layout`)."""
+    layout, mapping = choose_layout(state, layouts)
+    where = source if len(layouts) == 1 else f"{source} (read as a {layout}-format state dict)"
+    return with_weights(net, state, mapping, where)
+
+
 def dotted_mapping(net: Layer) -> dict[tuple[str, ...], str]:
     """The mapping for a net whose layer keys mirror a torch module's attributes: the layer at
     ``("layer1", "0", "conv1")`` holds ``layer1.0.conv1.weight``."""
@@ -193,6 +211,7 @@ __all__ = [
     "WeightMapping",
     "cached_download",
     "check_mapping",
+    "choose_layout",
     "dotted_mapping",
     "package_file",
     "read_state_dict",
@@ -200,5 +219,6 @@ __all__ = [
     "state_count",
     "trainable_count",
     "verify_sha256",
+    "with_layout",
     "with_weights",
 ]
