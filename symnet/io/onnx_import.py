@@ -1,262 +1,191 @@
-"""Import an ONNX model as a symnet net, for the operators the core layers cover.
+"""Import an ONNX model as a symnet net made of symnet layers (inspectable, trainable, saveable).
 
-Supported: Gemm, MatMul (with a constant weight, and a following Add as its biases), Relu,
-Tanh, Sigmoid, Softmax, Conv, MaxPool, AveragePool, Flatten, Reshape (with a constant shape, or one computed from the input's shape by
-Shape/Gather/Unsqueeze/Concat/Slice/Squeeze/Cast), Add/Mul/Sub/Div of two tensors or of a
-tensor and a scalar, Identity and Dropout. Any other operator makes ``Import`` raise a NetError
-listing every unsupported operator in the file. The first axis of every tensor is the batch.
+What it covers: the operators of common exported CNNs (Conv, BatchNormalization, pooling,
+GlobalAveragePool, Gemm, Flatten …), of transformer encoders (MatMul on sequences and between
+computed tensors, LayerNormalization or its decomposed form, Gelu or its Erf form, Softmax on
+any axis, Transpose, Reshape, Gather as an embedding lookup, Concat, Slice, Split, Squeeze,
+Unsqueeze, ReduceMean …) and recurrent nets (LSTM, GRU); the full list is
+:func:`supported_operators`.
+A node whose inputs are all constants (the shape arithmetic exporters emit, constant masks) is
+evaluated at import time with ONNX's reference evaluator, whatever its operator. Any other
+operator makes ``Import`` raise a NetError naming every unsupported operator and its first node.
+
+The first axis of every input is the batch; inside the graph the batch may move (torch's
+recurrent exports put it second) or merge with another axis (``(batch·heads, n, d)``), as long
+as no computation mixes examples: see :mod:`symnet.io.onnx_values`.
 """
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from typing import Any
 
 import numpy as np
 
 from ..errors import NetError
 from ..layers.base import Layer
-from ..types import TensorType
+from ..types import VARYING, TensorType
+from .onnx_values import BATCH, LENGTH, Graph, Value
 
-SHAPE_OPERATORS = ("Constant", "Shape", "Gather", "Unsqueeze", "Concat", "Slice", "Squeeze", "Cast")
-LAYER_OPERATORS = (
-    "Gemm", "MatMul", "Relu", "Tanh", "Sigmoid", "Softmax", "Conv", "MaxPool", "AveragePool",
-    "Flatten", "Reshape", "Add", "Mul", "Sub", "Div", "Identity", "Dropout",
-)
-SUPPORTED = (*LAYER_OPERATORS, *SHAPE_OPERATORS)
-ACTIVATIONS = {"Relu": "Ramp", "Tanh": "Tanh", "Sigmoid": "LogisticSigmoid"}
-THREADING = {"Add": "Plus", "Mul": "Times", "Sub": "Subtract", "Div": "Divide"}
-SCALAR_EXPRESSIONS = {"Add": "x + {c}", "Mul": "x * {c}", "Sub": "x - {c}", "Div": "x / {c}"}
-ELEMENTS = {1: "Real", 11: "Real", 10: "Real", 7: "Integer", 6: "Integer"}
+ELEMENTS = {1: "Real", 11: "Real", 10: "Real", 16: "Real", 7: "Integer", 6: "Integer", 9: "Integer"}
 
 
-def _attributes(node: Any) -> dict[str, Any]:
+def attributes(node: Any) -> dict[str, Any]:
+    """A node's attributes as Python values (strings decoded)."""
     import onnx
 
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    def text(value: Any) -> Any:
+        return value.decode() if isinstance(value, bytes) else value
+
+    values = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    return {k: [text(x) for x in v] if isinstance(v, list) else text(v) for k, v in values.items()}
 
 
-class _Builder:
+class Unsupported(Exception):
+    """A node no handler covers (collected, so one message can list every such operator)."""
+
+
+class Importer:
+    """Walks the graph once, in order, turning each node into symnet layers (or constants)."""
+
     def __init__(self, model: Any, where: str) -> None:
         from onnx import numpy_helper
 
         self.where = where
-        self.graph = model.graph
-        self.constants: dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t) for t in self.graph.initializer}
-        self.types: dict[str, TensorType] = {}
-        self.sources: dict[str, tuple[str | None, str]] = {}
-        self.layers: list[Layer] = []
-        self.connections: list[tuple[tuple[str | None, str], tuple[str, str]]] = []
-        self.from_matmul: dict[str, int] = {}
-        self.inputs: list[str] = []
+        self.model = model
+        self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 17)
+        self.graph = Graph(where)
+        self.graph.constants.update({t.name: numpy_helper.to_array(t) for t in model.graph.initializer})
+        #: constants filled with one number whose shape holds the batch (zero initial states)
+        self.fills: dict[str, float] = {}
+        #: MatMul outputs still without biases: name → (layer key, NetMapOperator depth)
+        self.matmuls: dict[str, tuple[str, int]] = {}
+        self.consumers: Counter[str] = Counter(name for node in model.graph.node for name in node.input)
+        self.consumers.update(value.name for value in model.graph.output)
 
+    # -- reading values ---------------------------------------------------------------------
     def fail(self, node: Any, text: str) -> NetError:
-        return NetError(f'{self.where}: node "{node.name or node.op_type}" ({node.op_type}): {text}')
+        return NetError(f'{self.where}: node "{node.name or node.output[0]}" ({node.op_type}): {text}')
 
-    def read_inputs(self) -> None:
-        for value in self.graph.input:
-            if value.name in self.constants:
-                continue
-            tensor_type = value.type.tensor_type
-            dims = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in tensor_type.shape.dim]
-            if not dims:
-                raise NetError(f'{self.where}: the input "{value.name}" has no batch axis; symnet needs the batch axis first.')
-            element = ELEMENTS.get(tensor_type.elem_type, "Real")
-            self.types[value.name] = TensorType(tuple(dims[1:]), element)
-            self.sources[value.name] = (None, value.name)
-            self.inputs.append(value.name)
+    def failer(self, node: Any) -> Any:
+        return lambda text: self.fail(node, text)
 
-    def add(self, node: Any, layer: Layer, inputs: list[str]) -> None:
-        key = str(len(self.layers))
-        ports = layer.input_ports()
-        for port, name in zip(ports, inputs):
-            self.connections.append((self.sources[name], (key, port)))
-        self.layers.append(layer)
-        output = node.output[0]
-        self.sources[output] = (key, "Output")
-        self.types[output] = layer.types["Output"]  # type: ignore[index]
+    def constant(self, name: str) -> np.ndarray | None:
+        return self.graph.constants.get(name) if name else None
 
-    def dynamic(self, node: Any) -> list[str]:
-        return [name for name in node.input if name and name not in self.constants]
+    def value(self, node: Any, name: str) -> Value:
+        if name in self.graph.values:
+            return self.graph.values[name]
+        if name in self.fills:
+            raise self.fail(node, f'its input "{name}" is a constant whose shape depends on the batch size, which symnet can only use as a zero initial state of LSTM/GRU.')
+        raise self.fail(node, f'its input "{name}" is a constant where symnet needs a tensor computed from the net\'s inputs.')
 
-    def build_layer(self, node: Any, layer_type: type, *args: Any, **kwargs: Any) -> Layer:
+    def computed(self, node: Any) -> list[str]:
+        return [name for name in node.input if name in self.graph.values]
+
+    def set(self, node: Any, value: Value, index: int = 0) -> None:
+        self.graph.values[node.output[index]] = value
+
+    def alias(self, node: Any) -> None:
+        """An output that is its input (Identity, Dropout at evaluation, Cast between reals)."""
+        name = node.input[0]
+        if name in self.graph.constants:
+            self.graph.constants[node.output[0]] = self.graph.constants[name]
+        else:
+            self.set(node, self.value(node, name))
+
+    def build(self, node: Any, layer_type: Any, *args: Any, **kwargs: Any) -> Layer:
+        """A layer, with its own NetError (a shape that does not fit …) said to be about this node."""
         try:
             return layer_type(*args, **kwargs)  # type: ignore[no-any-return]
         except NetError as error:
             raise self.fail(node, str(error)) from None
 
-    # -- operators --------------------------------------------------------------------------
-    def shape_math(self, node: Any) -> None:
-        op, attributes = node.op_type, _attributes(node)
-        values = [self.constants.get(name) for name in node.input if name]
-        if op == "Constant":
+    # -- the inputs -------------------------------------------------------------------------
+    def read_inputs(self) -> None:
+        for value in self.model.graph.input:
+            if value.name in self.graph.constants:
+                continue
+            tensor_type = value.type.tensor_type
+            shape = tensor_type.shape.dim
+            if not shape:
+                raise NetError(f'{self.where}: the input "{value.name}" has no batch axis; symnet needs the batch axis first.')
+            dims: list[Any] = []
+            for axis, d in enumerate(shape[1:]):
+                if d.HasField("dim_value") and d.dim_value > 0:
+                    dims.append(int(d.dim_value))
+                elif axis == 0:
+                    dims.append(VARYING)  # a symbolic length right after the batch: a sequence
+                else:
+                    raise NetError(f'{self.where}: the input "{value.name}" has a symbolic size on axis {axis + 1}; symnet needs every axis but the batch and the first one fixed. Export with a fixed size there.')
+            element = ELEMENTS.get(tensor_type.elem_type, "Real")
+            t = TensorType(tuple(dims), element)
+            self.graph.inputs[value.name] = t
+            self.graph.values[value.name] = Value((None, value.name), tuple(dims), tuple(dims), element=element)
+
+    # -- constants --------------------------------------------------------------------------
+    def fold(self, node: Any) -> None:
+        """Evaluate a node whose inputs are all constants, as ONNX defines it."""
+        from onnx.reference import ReferenceEvaluator
+
+        inputs = {name: self.graph.constants[name] for name in node.input if name}
+        holds_batch = any(v.dtype.kind in "iu" and np.any(np.abs(v) >= LENGTH) for v in inputs.values())
+        if holds_batch and node.op_type == "ConstantOfShape":
+            fill = attributes(node).get("value")
             from onnx import numpy_helper
 
-            self.constants[node.output[0]] = numpy_helper.to_array(attributes["value"]) if "value" in attributes else np.array(attributes.get("value_float", attributes.get("value_int")))
+            self.fills[node.output[0]] = float(numpy_helper.to_array(fill).reshape(-1)[0]) if fill is not None else 0.0
             return
-        if op == "Shape":
-            t = self.types.get(node.input[0])
-            if t is None or not t.fixed:
-                raise self.fail(node, "the shape of its input is not fixed, so the shape computation cannot be followed.")
-            self.constants[node.output[0]] = np.array([0, *t.dims], dtype=np.int64)  # 0: "keep the batch size" in Reshape
-            return
-        if any(v is None for v in values):
-            raise self.fail(node, "shape arithmetic on values computed by the net is not supported.")
-        if op == "Gather":
-            result = np.take(values[0], values[1], axis=attributes.get("axis", 0))
-        elif op == "Unsqueeze":
-            axes = attributes.get("axes", values[1] if len(values) > 1 else None)
-            result = values[0]
-            for axis in sorted(int(a) for a in np.atleast_1d(axes)):
-                result = np.expand_dims(result, axis)
-        elif op == "Squeeze":
-            axes = attributes.get("axes", values[1] if len(values) > 1 else None)
-            result = np.squeeze(values[0], axis=None if axes is None else tuple(int(a) for a in np.atleast_1d(axes)))
-        elif op == "Concat":
-            result = np.concatenate([np.atleast_1d(v) for v in values], axis=attributes.get("axis", 0))
-        elif op == "Slice":
-            data, starts, ends = values[0], values[1], values[2]
-            axes = values[3] if len(values) > 3 else np.arange(len(starts))
-            steps = values[4] if len(values) > 4 else np.ones(len(starts), dtype=np.int64)
-            index = [slice(None)] * data.ndim
-            for s, e, a, st in zip(starts, ends, axes, steps):
-                index[int(a)] = slice(int(s), int(e), int(st))
-            result = data[tuple(index)]
-        else:  # Cast
-            result = values[0]
-        self.constants[node.output[0]] = np.asarray(result)
-
-    def layer(self, node: Any) -> None:
-        from .spec import layer_classes
-
-        # found by name, wherever the layer families keep them
-        classes = layer_classes()
-        ElementwiseLayer, LinearLayer, SoftmaxLayer, ThreadingLayer = (classes[n] for n in ("ElementwiseLayer", "LinearLayer", "SoftmaxLayer", "ThreadingLayer"))
-        ConvolutionLayer, PoolingLayer, FlattenLayer, ReshapeLayer = (classes[n] for n in ("ConvolutionLayer", "PoolingLayer", "FlattenLayer", "ReshapeLayer"))
-
-        op, attributes = node.op_type, _attributes(node)
-        dynamic = self.dynamic(node)
-        if op in ("Identity", "Dropout"):
-            self.sources[node.output[0]] = self.sources[node.input[0]]
-            self.types[node.output[0]] = self.types[node.input[0]]
-            return
-        if not dynamic:
-            raise self.fail(node, "every input is a constant; symnet layers need an input computed from the net's inputs.")
-        x = dynamic[0]
-        t = self.types[x]
-        if op in ACTIVATIONS:
-            self.add(node, self.build_layer(node, ElementwiseLayer, ACTIVATIONS[op], input=t), [x])
-        elif op == "Softmax":
-            axis = attributes.get("axis", -1)
-            level = axis if axis < 0 else axis - 1
-            if axis == 0:
-                raise self.fail(node, "a softmax over the batch axis has no symnet layer.")
-            self.add(node, self.build_layer(node, SoftmaxLayer, level, input=t), [x])
-        elif op == "Gemm":
-            if attributes.get("transA", 0):
-                raise self.fail(node, "transA=1 is not supported.")
-            weights = self.constants.get(node.input[1])
-            if weights is None or node.input[0] != x:
-                raise self.fail(node, "only x·W with a constant W is supported.")
-            weights = weights.T if not attributes.get("transB", 0) else weights
-            weights = weights * attributes.get("alpha", 1.0)
-            arrays = {"Weights": weights.astype(np.float32)}
-            if len(node.input) > 2 and node.input[2]:
-                bias = np.broadcast_to(self.constants[node.input[2]] * attributes.get("beta", 1.0), (weights.shape[0],))
-                arrays["Biases"] = bias.astype(np.float32)
-            self.add(node, self.build_layer(node, LinearLayer, weights.shape[0], input=t, biases="Biases" in arrays, arrays=arrays), [x])
-        elif op == "MatMul":
-            weights = self.constants.get(node.input[1])
-            if weights is None or weights.ndim != 2 or node.input[0] != x or t.rank != 1:
-                raise self.fail(node, "only a vector times a constant matrix is supported.")
-            self.add(node, self.build_layer(node, LinearLayer, weights.shape[1], input=t, biases=False, arrays={"Weights": weights.T.astype(np.float32)}), [x])
-            self.from_matmul[node.output[0]] = len(self.layers) - 1
-        elif op in THREADING:
-            constants = [self.constants[name] for name in node.input if name in self.constants]
-            if len(dynamic) == 2:
-                self.add(node, self.build_layer(node, ThreadingLayer, THREADING[op], input=[t, self.types[dynamic[1]]]), dynamic)
-            elif op == "Add" and x in self.from_matmul and constants and constants[0].ndim == 1:
-                index = self.from_matmul.pop(x)
-                linear = self.layers[index]
-                self.layers[index] = self.build_layer(node, LinearLayer, linear.size, input=linear.input, arrays={**linear.arrays, "Biases": constants[0].astype(np.float32)})  # type: ignore[attr-defined]
-                self.sources[node.output[0]] = self.sources[x]
-                self.types[node.output[0]] = self.types[x]
-            elif constants and constants[0].size == 1 and node.input[0] == x:
-                expression = SCALAR_EXPRESSIONS[op].format(c=repr(float(constants[0].reshape(()))))
-                self.add(node, self.build_layer(node, ElementwiseLayer, expression, input=t), [x])
-            else:
-                raise self.fail(node, "only two computed tensors, a MatMul's bias, or a tensor and a scalar constant are supported.")
-        elif op == "Conv":
-            weights = self.constants.get(node.input[1])
-            if weights is None:
-                raise self.fail(node, "the weights must be a constant.")
-            rank = weights.ndim - 2
-            arrays = {"Weights": weights.astype(np.float32)}
-            if len(node.input) > 2 and node.input[2]:
-                arrays["Biases"] = self.constants[node.input[2]].astype(np.float32)
-            layer = self.build_layer(
-                node, ConvolutionLayer, weights.shape[0], tuple(weights.shape[2:]), input=t, stride=tuple(attributes.get("strides", [1] * rank)),
-                padding=self._padding(node, attributes, rank), dilation=tuple(attributes.get("dilations", [1] * rank)),
-                groups=attributes.get("group", 1), biases="Biases" in arrays, arrays=arrays,
-            )
-            self.add(node, layer, [x])
-        elif op in ("MaxPool", "AveragePool"):
-            kernel = tuple(attributes["kernel_shape"])
-            rank = len(kernel)
-            if attributes.get("ceil_mode", 0) or any(d != 1 for d in attributes.get("dilations", [1] * rank)):
-                raise self.fail(node, "ceil_mode and dilated pooling are not supported.")
-            if op == "AveragePool" and any(attributes.get("pads", [0])) and not attributes.get("count_include_pad", 0):
-                raise self.fail(node, "average pooling over padding that excludes the padded values is not supported.")
-            layer = self.build_layer(
-                node, PoolingLayer, kernel, stride=tuple(attributes.get("strides", kernel)), function="Max" if op == "MaxPool" else "Mean",
-                padding=self._padding(node, attributes, rank), input=t,
-            )
-            self.add(node, layer, [x])
-        elif op == "Flatten":
-            if attributes.get("axis", 1) != 1:
-                raise self.fail(node, "only Flatten with axis=1 (keeping the batch axis) is supported.")
-            self.add(node, self.build_layer(node, FlattenLayer, input=t), [x])
-        elif op == "Reshape":
-            shape = self.constants.get(node.input[1])
-            if shape is None:
-                raise self.fail(node, "the target shape must be constant or computed from the input's shape.")
-            shape = [int(s) for s in shape.reshape(-1)]
-            if not shape or shape[0] not in (0, -1):
-                raise self.fail(node, f"the target shape {shape} must keep the batch axis first.")
-            dims = [t.dims[i] if s == 0 and not attributes.get("allowzero", 0) and t.dims else s for i, s in enumerate(shape[1:])]  # type: ignore[index]
-            self.add(node, self.build_layer(node, ReshapeLayer, tuple(dims), input=t), [x])
-        else:  # pragma: no cover - filtered before
-            raise self.fail(node, "unsupported.")
-
-    def _padding(self, node: Any, attributes: dict[str, Any], rank: int) -> Any:
-        if attributes.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
-            raise self.fail(node, "auto_pad is not supported; export with explicit pads.")
-        pads = attributes.get("pads", [0] * (2 * rank))
-        return tuple((int(pads[i]), int(pads[i + rank])) for i in range(rank))
-
-    # -- the net ----------------------------------------------------------------------------
-    def net(self) -> Layer:
-        from ..containers.chain import NetChain
-        from ..containers.graph import NetGraph
-        from ..ports import NetPort
-
-        outputs = [value.name for value in self.graph.output]
-        for name in outputs:
-            if name not in self.sources:
-                raise NetError(f'{self.where}: the output "{name}" is not computed by any supported node.')
-        edges: list[tuple[Any, Any]] = [(NetPort(s[1]) if s[0] is None else NetPort(s[0], s[1]), NetPort(d[0], d[1])) for s, d in self.connections]
-        edges += [(NetPort(*self.sources[name]) if self.sources[name][0] is not None else NetPort(name), NetPort(name)) for name in outputs]
-        linear = (
-            len(self.inputs) == 1 and len(outputs) == 1 and self.layers
-            and [c for c in self.connections] == [((None, self.inputs[0]) if i == 0 else (str(i - 1), "Output"), (str(i), "Input")) for i in range(len(self.layers))]
-            and self.sources[outputs[0]] == (str(len(self.layers) - 1), "Output")
-        )
+        if holds_batch and node.op_type in ("Expand", "Tile", "Range"):
+            raise self.fail(node, "it builds a tensor whose size depends on the batch size; symnet cannot make such a constant.")
         try:
-            if linear:
-                return NetChain(list(self.layers), input=self.types[self.inputs[0]])
-            return NetGraph(list(self.layers), edges, ports={name: self.types[name] for name in self.inputs})
-        except NetError as error:
-            raise type(error)(f"{self.where}: {error}") from None
+            results = ReferenceEvaluator(node, opsets={"": self.opset}).run(None, inputs)
+        except Exception as error:  # the reference evaluator raises whatever its kernels raise
+            raise self.fail(node, f"evaluating it on its constant inputs failed: {type(error).__name__}: {error}") from None
+        for name, result in zip(node.output, results):
+            self.graph.constants[name] = np.asarray(result)
+
+    def shape(self, node: Any) -> None:
+        options = attributes(node)
+        shape = np.array(self.value(node, node.input[0]).onnx_shape(), dtype=np.int64)
+        self.graph.constants[node.output[0]] = shape[options.get("start", 0) : options.get("end", None)]
+
+    def size(self, node: Any) -> None:
+        shape = self.value(node, node.input[0]).onnx_shape()
+        self.graph.constants[node.output[0]] = np.array(int(np.prod(shape, dtype=object)), dtype=np.int64)
+
+    # -- the walk ---------------------------------------------------------------------------
+    def run(self, nodes: list[Any]) -> Layer:
+        from .onnx_operators import HANDLERS
+
+        unsupported: dict[str, str] = {}
+        unknown: set[str] = set()  # outputs of unsupported nodes, and what depends on them
+        for node in nodes:
+            inputs = [name for name in node.input if name]
+            if any(name in unknown for name in inputs):
+                unknown.update(node.output)
+                continue
+            if node.op_type == "Shape" and inputs[0] in self.graph.values:
+                self.shape(node)
+            elif node.op_type == "Size" and inputs[0] in self.graph.values:
+                self.size(node)
+            elif node.op_type == "Constant" or all(name in self.graph.constants for name in inputs):
+                self.fold(node)
+            elif node.op_type in HANDLERS and node.domain in ("", "ai.onnx"):
+                try:
+                    HANDLERS[node.op_type](self, node, attributes(node))
+                except NetError:
+                    raise
+                except Exception as error:  # a form of the operator the handler did not foresee
+                    raise self.fail(node, f"this form of {node.op_type} could not be imported ({type(error).__name__}: {error}).") from None
+            else:
+                unsupported.setdefault(node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}", node.name or node.output[0])
+                unknown.update(node.output)
+        if unsupported:
+            listed = ", ".join(f'{op} (node "{name}")' for op, name in sorted(unsupported.items()))
+            raise NetError(f"{self.where}: the model uses operators symnet cannot import: {listed}. Supported: {', '.join(sorted(HANDLERS))}, and any operator on constants.")
+        return self.graph.net([value.name for value in self.model.graph.output])
 
 
 def import_onnx(path: str | os.PathLike[str]) -> Layer:
@@ -277,14 +206,18 @@ def import_onnx(path: str | os.PathLike[str]) -> Layer:
         size = os.path.getsize(path)
         what = "is empty (0 bytes)" if size == 0 else f"({size} bytes) is not an ONNX model: it holds no graph of operators"
         raise NetError(f"{where}: the file {what}.", fix="Check the path, or export the model to ONNX again.")
-    unsupported = sorted({node.op_type for node in model.graph.node if node.op_type not in SUPPORTED})
-    if unsupported:
-        raise NetError(f"{where}: the model uses operators symnet cannot import: {', '.join(unsupported)}. Supported: {', '.join(LAYER_OPERATORS)}.")
-    builder = _Builder(model, where)
-    builder.read_inputs()
-    for node in model.graph.node:
-        if node.op_type in SHAPE_OPERATORS:
-            builder.shape_math(node)
-        else:
-            builder.layer(node)
-    return builder.net()
+    from .onnx_patterns import fuse
+
+    importer = Importer(model, where)
+    importer.read_inputs()
+    return importer.run(fuse(list(model.graph.node), importer.graph.constants, importer.consumers))
+
+
+def supported_operators() -> tuple[str, ...]:
+    """The operators the importer turns into layers (any other is evaluated when its inputs are constants)."""
+    from .onnx_operators import HANDLERS
+
+    return tuple(sorted(HANDLERS))
+
+
+__all__ = ["BATCH", "Importer", "import_onnx", "supported_operators"]

@@ -6,7 +6,8 @@ computes the same output(s) with torch or numpy directly. For every entry, test_
 - ``torch.autograd.gradcheck`` in float64, for the inputs and the learned arrays,
 - a round trip through a ``.symnet`` file (Export, Import): the same spec and bit-for-bit the
   same outputs,
-- ONNX export, run by onnxruntime, against symnet's own outputs (atol 1e-5),
+- ONNX export, run by onnxruntime, against symnet's own outputs (atol 1e-5), and the file
+  imported back (or, for the entries listed in test_table.ONNX_NOT_IMPORTED, refused by name),
 and test_every_public_layer_has_an_entry fails for a public layer with no entry (a Layer
 subclass exported by ``symnet``, or one the .symnet format knows).
 
