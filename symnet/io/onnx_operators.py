@@ -1,8 +1,9 @@
-"""ONNX operators → symnet layers: elementwise functions, arithmetic, convolutions and pooling,
-normalization, reductions and the operators that only move or pick elements.
+"""ONNX operators → symnet layers: elementwise functions, arithmetic, normalization, reductions
+and the operators that only move or pick elements.
 
 Each handler takes the importer, the node and its attributes, and records the node's outputs.
-Products (MatMul, Gemm), Gather and the recurrent operators are in :mod:`.onnx_sequences`.
+Products (MatMul, Gemm), Gather and the recurrent operators are in :mod:`.onnx_sequences`, the
+operators on images in :mod:`.onnx_images`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..types import VARYING
+from .onnx_images import HANDLERS as IMAGES
 from .onnx_sequences import HANDLERS as SEQUENCES
 from .onnx_sequences import add_biases, part
 from .onnx_values import Value, layer_class, per_example_constant, reshaped, symnet_axis
@@ -125,97 +127,6 @@ def identity(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
     importer.alias(node)
 
 
-# -- images ---------------------------------------------------------------------------------
-def _image(importer: Any, node: Any) -> Value:
-    value = importer.value(node, node.input[0])
-    if not value.batch_first:
-        raise importer.fail(node, f"its input has the batch on axis {value.batch_axis}; {node.op_type} needs (batch, channels, …).")
-    return value
-
-
-def _padding(importer: Any, node: Any, attributes: dict[str, Any], rank: int) -> Any:
-    if attributes.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
-        raise importer.fail(node, "auto_pad SAME_UPPER/SAME_LOWER is not supported; export with explicit pads.")
-    pads = attributes.get("pads", [0] * (2 * rank))
-    return tuple((int(pads[i]), int(pads[i + rank])) for i in range(rank))
-
-
-def conv(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
-    value = _image(importer, node)
-    weights = importer.constant(node.input[1])
-    if weights is None:
-        raise importer.fail(node, "the weights must be a constant.")
-    rank = weights.ndim - 2
-    arrays = {"Weights": weights.astype(np.float32)}
-    if len(node.input) > 2 and node.input[2]:
-        arrays["Biases"] = importer.constant(node.input[2]).astype(np.float32)
-    layer = importer.build(
-        node, layer_class("ConvolutionLayer"), weights.shape[0], tuple(weights.shape[2:]), input=value.type, stride=tuple(attributes.get("strides", [1] * rank)),
-        padding=_padding(importer, node, attributes, rank), dilation=tuple(attributes.get("dilations", [1] * rank)),
-        groups=attributes.get("group", 1), biases="Biases" in arrays, arrays=arrays,
-    )
-    importer.set(node, importer.graph.add(layer, [value]))
-
-
-def pool(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
-    value = _image(importer, node)
-    kernel = tuple(attributes["kernel_shape"])
-    rank = len(kernel)
-    if attributes.get("ceil_mode", 0) or any(d != 1 for d in attributes.get("dilations", [1] * rank)):
-        raise importer.fail(node, "ceil_mode and dilated pooling are not supported.")
-    if node.op_type == "AveragePool" and any(attributes.get("pads", [0])) and not attributes.get("count_include_pad", 0):
-        raise importer.fail(node, "average pooling over padding that excludes the padded values is not supported.")
-    layer = importer.build(
-        node, layer_class("PoolingLayer"), kernel, stride=tuple(attributes.get("strides", kernel)), function="Max" if node.op_type == "MaxPool" else "Mean",
-        padding=_padding(importer, node, attributes, rank), input=value.type,
-    )
-    importer.set(node, importer.graph.add(layer, [value]))
-
-
-#: ONNX Pad modes → PaddingLayer methods
-PAD_MODES = {"constant": "Fixed", "reflect": "Reflected", "wrap": "Periodic"}
-
-
-def pad(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
-    value = importer.value(node, node.input[0])
-    pads = attributes.get("pads")
-    if pads is None and len(node.input) > 1:
-        pads = importer.constant(node.input[1])
-    fill = importer.constant(node.input[2]) if len(node.input) > 2 and node.input[2] else np.array(attributes.get("value", 0.0))
-    axes = importer.constant(node.input[3]) if len(node.input) > 3 and node.input[3] else None
-    mode = attributes.get("mode", "constant")
-    if pads is None or fill is None or mode not in PAD_MODES:
-        raise importer.fail(node, f'symnet imports Pad with constant pads in mode "constant", "reflect" or "wrap", not "{mode}".')
-    rank = value.onnx_rank
-    axes = [int(a) % rank for a in (axes if axes is not None else range(rank))]
-    pads = [int(p) for p in np.asarray(pads).reshape(-1)]
-    pairs = {axis: (pads[i], pads[i + len(axes)]) for i, axis in enumerate(axes)}
-    fail = importer.failer(node)
-    if pairs.get(value.batch_axis, (0, 0)) != (0, 0) or value.merged:
-        raise fail("it pads the batch axis.")
-    padding = [pairs.get(axis, (0, 0)) for axis in range(rank) if axis != value.batch_axis]
-    layer = importer.build(node, layer_class("PaddingLayer"), padding, method=PAD_MODES[mode], padding_value=float(np.asarray(fill).reshape(-1)[0]) if np.asarray(fill).size else 0.0, input=value.type)
-    importer.set(node, importer.graph.add(layer, [value], like=value))
-
-
-def global_pool(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
-    value = _image(importer, node)
-    function = "Mean" if node.op_type == "GlobalAveragePool" else "Max"
-    pooled = importer.graph.add(importer.build(node, layer_class("AggregationLayer"), function, input=value.type), [value])
-    # ONNX keeps the pooled axes with size 1: a view, so a following Flatten costs no layer
-    importer.set(node, replace(pooled, dims=(*pooled.dims, *(1,) * (len(value.dims) - 1))))
-
-
-def batch_norm(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
-    value = _image(importer, node)
-    scale, bias, mean, variance = (importer.constant(name) for name in node.input[1:5])
-    if any(a is None for a in (scale, bias, mean, variance)):
-        raise importer.fail(node, "its scale, bias, mean and variance must be constants.")
-    arrays = {"Scaling": scale, "Biases": bias, "MovingMean": mean, "MovingVariance": variance}
-    layer = importer.build(node, layer_class("BatchNormalizationLayer"), epsilon=float(attributes.get("epsilon", 1e-5)), input=value.type, arrays={k: v.astype(np.float32) for k, v in arrays.items()})
-    importer.set(node, importer.graph.add(layer, [value]))
-
-
 # -- normalization and reductions -----------------------------------------------------------
 def _trailing_level(importer: Any, node: Any, value: Value, axis: int) -> int:
     """The symnet level (negative) of the axes ``axis`` … last, which must not hold the batch."""
@@ -251,7 +162,9 @@ def layer_norm(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
     importer.set(node, importer.graph.add(layer, [value], like=value))
 
 
-REDUCTIONS = {"ReduceMean": "Mean", "ReduceSum": "Total", "ReduceMax": "Max", "ReduceMin": "Min"}
+REDUCTIONS = {"ReduceMean": "Mean", "ReduceSum": "Total", "ReduceMax": "Max", "ReduceMin": "Min", "ReduceL1": "Total", "ReduceL2": "Total", "ReduceSumSquare": "Total"}
+#: reductions that are a sum of a function of the elements, then maybe a function of the sum
+REDUCED_FUNCTIONS = {"ReduceL1": ("Abs", None), "ReduceL2": ("Square", "Sqrt"), "ReduceSumSquare": ("Square", None)}
 
 
 def reduce(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
@@ -268,9 +181,14 @@ def reduce(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
         raise importer.fail(node, "it reduces every axis, the batch among them; symnet reduces within one example.")
     fail = importer.failer(node)
     levels = tuple(sorted(symnet_axis(value, int(a), fail) for a in np.atleast_1d(axes)))
+    before, after = REDUCED_FUNCTIONS.get(node.op_type, (None, None))
+    if before is not None:
+        value = importer.graph.add(importer.build(node, layer_class("ElementwiseLayer"), before, input=value.type), [value], like=value)
     layer = importer.build(node, layer_class("AggregationLayer"), REDUCTIONS[node.op_type], levels=levels, input=value.type)
     batch_axis = value.batch_axis - sum(1 for a in np.atleast_1d(axes) if int(a) % value.onnx_rank < value.batch_axis)
     result = importer.graph.add(layer, [value], like=value, batch_axis=value.batch_axis if attributes.get("keepdims", 1) else batch_axis)
+    if after is not None:
+        result = importer.graph.add(importer.build(node, layer_class("ElementwiseLayer"), after, input=result.type), [result], like=result)
     if attributes.get("keepdims", 1):
         result = replace(result, dims=tuple(1 if i in levels else d for i, d in enumerate(value.dims)))
     importer.set(node, result)
@@ -367,12 +285,39 @@ def slice_(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
     fail = importer.failer(node)
     for start, end, axis, step in zip(starts.tolist(), ends.tolist(), axes.tolist(), steps.tolist()):
         if step < 1:
-            raise fail("negative steps are not supported.")
+            if step == -1 and (start == -1 or start >= 2**62) and end <= -(2**62) and symnet_axis(value, axis, fail) == 0 and len(starts) == 1:
+                # the whole first axis of the example backwards: a reversed sequence
+                layer = importer.build(node, layer_class("SequenceReverseLayer"), input=value.type)
+                importer.set(node, importer.graph.add(layer, [value], like=value))
+                return
+            raise fail("negative steps are supported only to reverse the whole first axis of an example.")
         size = value.dims[symnet_axis(value, axis, fail)]
         whole = start == 0 and step == 1 and end >= (size if isinstance(size, int) else 2**62)
         if not whole:
             spans[symnet_axis(value, axis, fail)] = slice(int(start), None if size == VARYING and end >= 2**62 else int(min(end, shape[axis % len(shape)])), int(step))
     importer.set(node, part(importer, node, value, spans) if spans else value)
+
+
+def expand(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
+    value = importer.value(node, node.input[0])
+    shape = importer.constant(node.input[1])
+    if shape is None:
+        raise importer.fail(node, "the target shape must be constant or computed from shapes.")
+    source = value.onnx_shape()
+    target = [int(d) for d in shape.reshape(-1)]
+    if len(target) != len(source) or value.merged:
+        raise importer.fail(node, "symnet imports Expand that keeps the rank and repeats axes of size 1.")
+    result = value
+    for axis, (old, new) in enumerate(zip(source, target)):
+        if axis == value.batch_axis or new in (1, old):
+            continue
+        if old != 1:
+            raise importer.fail(node, f"it expands axis {axis} of size {old} to {new}; only axes of size 1 can be repeated.")
+        level = symnet_axis(result, axis, importer.failer(node))
+        squeezed = replace(result, dims=result.dims[:level] + result.dims[level + 1 :])
+        layer = importer.build(node, layer_class("ReplicateLayer"), new, level, input=squeezed.type)
+        result = importer.graph.add(layer, [squeezed], like=value)
+    importer.set(node, result)
 
 
 def split(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
@@ -397,13 +342,12 @@ HANDLERS: dict[str, Handler] = {
     **dict.fromkeys(BINARY, binary),
     **dict.fromkeys(("Identity", "Dropout", "Cast"), identity),
     **dict.fromkeys(REDUCTIONS, reduce),
-    **dict.fromkeys(("MaxPool", "AveragePool"), pool),
-    **dict.fromkeys(("GlobalAveragePool", "GlobalMaxPool"), global_pool),
     **dict.fromkeys(("Softmax", "LogSoftmax"), softmax),
-    "Clip": clip, "Conv": conv, "Pad": pad, "BatchNormalization": batch_norm, "LayerNormalization": layer_norm,
+    "Clip": clip, "Expand": expand, "LayerNormalization": layer_norm,
     "Reshape": reshape, "Flatten": flatten, "Squeeze": squeeze, "Unsqueeze": unsqueeze, "Transpose": transpose,
     "Concat": concat, "Slice": slice_, "Split": split,
     **SEQUENCES,
+    **IMAGES,
 }
 
 __all__ = ["HANDLERS"]
