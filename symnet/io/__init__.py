@@ -2,7 +2,8 @@
 
 ``.symnet`` is the native format (one safetensors file with the net's spec in its metadata;
 see :mod:`symnet.io.native`); ``.onnx`` exports to or imports from ONNX (needs the ``onnx``
-package). Loading never runs code unless ``allow_functions=True``.
+package; :mod:`symnet.io.onnx_import` lists what the importer reads: the operators of exported
+CNNs, transformer encoders and recurrent nets). Loading never runs code unless ``allow_functions=True``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ What it covers: the operators of common exported CNNs (Conv, BatchNormalization,
 GlobalAveragePool, Gemm, Flatten …), of transformer encoders (MatMul on sequences and between
 computed tensors, LayerNormalization or its decomposed form, Gelu or its Erf form, Softmax on
 any axis, Transpose, Reshape, Gather as an embedding lookup, Concat, Slice, Split, Squeeze,
-Unsqueeze, ReduceMean …) and recurrent nets (LSTM, GRU); the full list is
+Unsqueeze, ReduceMean, Where for masked_fill with a constant mask …) and recurrent nets (RNN,
+LSTM, GRU); the full list is
 :func:`supported_operators`.
 A node whose inputs are all constants (the shape arithmetic exporters emit, constant masks) is
 evaluated at import time with ONNX's reference evaluator, whatever its operator. Any other
@@ -130,15 +131,28 @@ class Importer:
         from onnx.reference import ReferenceEvaluator
 
         inputs = {name: self.graph.constants[name] for name in node.input if name}
-        holds_batch = any(v.dtype.kind in "iu" and np.any(np.abs(v) >= LENGTH) for v in inputs.values())
-        if holds_batch and node.op_type == "ConstantOfShape":
+
+        def symbolic(values: list[np.ndarray]) -> bool:  # holds the batch size or a varying length
+            # (ONNX's "to the end" of a Slice is ±2**63-1, far past any product of the sentinels)
+            for v in values:
+                if v.dtype.kind in "iu":
+                    big = v[(np.abs(v) >= LENGTH) & (np.abs(v) < 2**62)]
+                    if np.any((big % BATCH == 0) | (big % LENGTH == 0)):
+                        return True
+            return False
+
+        values = [self.graph.constants[name] if name else np.zeros(0) for name in node.input]
+        if node.op_type == "ConstantOfShape" and symbolic(values):
             fill = attributes(node).get("value")
             from onnx import numpy_helper
 
             self.fills[node.output[0]] = float(numpy_helper.to_array(fill).reshape(-1)[0]) if fill is not None else 0.0
             return
-        if holds_batch and node.op_type in ("Expand", "Tile", "Range"):
-            raise self.fail(node, "it builds a tensor whose size depends on the batch size; symnet cannot make such a constant.")
+        # sizes and positions taken from a tensor's shape: the result would have the shape of the
+        # example the file was exported with, so nothing is made rather than something wrong
+        sizing = {"Expand": 1, "Tile": 1, "Range": 0, "Slice": 1, "Reshape": 1, "Pad": 1, "Resize": 1}
+        if node.op_type in sizing and symbolic(values[sizing[node.op_type] :]):
+            raise self.fail(node, "it builds a tensor whose size depends on the batch size or a sequence's length; symnet cannot make such a constant.")
         try:
             results = ReferenceEvaluator(node, opsets={"": self.opset}).run(None, inputs)
         except Exception as error:  # the reference evaluator raises whatever its kernels raise

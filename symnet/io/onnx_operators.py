@@ -123,6 +123,34 @@ def binary(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
     importer.set(node, importer.graph.add(layer, pair, like=value))
 
 
+def where(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
+    """``Where(mask, v, x)`` with a constant mask and value, as masked_fill exports: a causal mask."""
+    condition, first, second = node.input
+    mask = importer.constant(condition)
+    computed = importer.computed(node)
+    if mask is None or len(computed) != 1 or condition in computed:
+        raise importer.fail(node, "symnet imports Where with a constant condition choosing between a computed tensor and a constant (masked_fill).")
+    value = importer.value(node, computed[0])
+    fill = importer.constant(second if computed[0] == first else first)
+    # where the mask picks the constant: `taken`; the computed tensor elsewhere
+    taken = (mask if computed[0] == second else ~mask.astype(bool)).astype(bool)
+    fill, taken = np.broadcast_arrays(np.asarray(fill, np.float32), taken)
+    fail = importer.failer(node)
+    if np.all(np.isinf(fill[taken])):
+        # x + (±inf where taken, 0 elsewhere): exact, where x·0 + v·1 would give inf·0 = NaN
+        offset = per_example_constant(value, np.where(taken, fill, 0).astype(np.float32), fail)
+        known = [importer.graph.add(importer.build(node, layer_class("NetArrayLayer"), arrays={"Array": offset}), [])]
+        function = "Plus"
+    else:
+        keep = per_example_constant(value, (~taken).astype(np.float32), fail)
+        put = per_example_constant(value, np.where(taken, fill, 0).astype(np.float32), fail)
+        known = [importer.graph.add(importer.build(node, layer_class("NetArrayLayer"), arrays={"Array": a}), []) for a in (keep, put)]
+        function = "x1 * x2 + x3"
+    inputs = [value, *known]
+    layer = importer.build(node, layer_class("ThreadingLayer"), function, input=[v.type for v in inputs])
+    importer.set(node, importer.graph.add(layer, inputs, like=value))
+
+
 def identity(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
     importer.alias(node)
 
@@ -343,7 +371,7 @@ HANDLERS: dict[str, Handler] = {
     **dict.fromkeys(("Identity", "Dropout", "Cast"), identity),
     **dict.fromkeys(REDUCTIONS, reduce),
     **dict.fromkeys(("Softmax", "LogSoftmax"), softmax),
-    "Clip": clip, "Expand": expand, "LayerNormalization": layer_norm,
+    "Clip": clip, "Expand": expand, "Where": where, "LayerNormalization": layer_norm,
     "Reshape": reshape, "Flatten": flatten, "Squeeze": squeeze, "Unsqueeze": unsqueeze, "Transpose": transpose,
     "Concat": concat, "Slice": slice_, "Split": split,
     **SEQUENCES,

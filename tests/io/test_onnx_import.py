@@ -142,6 +142,37 @@ def test_hand_written_transformer_encoder_matches_onnxruntime(opset, tmp_path):
     assert functions.count("GELU") == 2 and "Erf" not in functions
 
 
+class VaryingLengthEncoder(nn.Module):
+    """Tokens of any length: embeddings, two attention blocks, mean over the sequence (``positions``: add a learned table cut to the length)."""
+
+    def __init__(self, positions=False):
+        super().__init__()
+        self.embedding, self.blocks, self.head = nn.Embedding(50, 32), nn.Sequential(SelfAttentionBlock(), SelfAttentionBlock()), nn.Linear(32, 3)
+        self.position = nn.Parameter(torch.randn(1, 8, 32) * 0.1) if positions else None
+
+    def forward(self, tokens):
+        x = self.embedding(tokens)
+        if self.position is not None:
+            x = x + self.position[:, : tokens.shape[1]]
+        return self.head(self.blocks(x).mean(dim=1))
+
+
+def test_encoder_exported_with_a_dynamic_length_takes_any_length(tmp_path):
+    torch.manual_seed(0)
+    path = export(VaryingLengthEncoder(), torch.randint(0, 50, (2, 6)), tmp_path / "encoder.onnx", dynamic={1: "length"})
+    net = Import(path)
+    assert net.types[net.input_ports()[0]].dims == ("Varying",)
+    x = np.random.default_rng(7).integers(0, 50, size=(3, 4))  # exported with length 6
+    np.testing.assert_allclose(net(x, None), onnxruntime_output(path, x), atol=TOLERANCE)
+
+
+def test_constants_cut_to_a_dynamic_length_are_refused(tmp_path):
+    # the position table cut to the input's length: a constant whose size only the running net knows
+    path = export(VaryingLengthEncoder(positions=True), torch.randint(0, 50, (2, 6)), tmp_path / "encoder.onnx", dynamic={1: "length"})
+    with pytest.raises(NetError, match=r"\(Slice\): it builds a tensor whose size depends on the batch size or a sequence's length; symnet cannot make such a constant\."):
+        Import(path)
+
+
 def test_torch_transformer_encoder_matches_onnxruntime(tmp_path):
     # nn.MultiheadAttention works on (length, batch·heads, size/heads): the batch moves and merges with the heads
     torch.manual_seed(0)
@@ -265,3 +296,25 @@ def test_constants_sized_by_the_batch_are_refused(tmp_path):
     )
     with pytest.raises(NetError, match=r'node "plus" \(Add\): its input "ones" is a constant whose shape depends on the batch size'):
         Import(path)
+
+
+class CausalBlock(nn.Module):
+    """GPT-style: scores masked with masked_fill(-inf) above the diagonal, exported at a fixed length."""
+
+    def __init__(self, size=16, length=5):
+        super().__init__()
+        self.qkv, self.out = nn.Linear(size, 3 * size), nn.Linear(size, size)
+        self.register_buffer("mask", torch.tril(torch.ones(length, length)))
+
+    def forward(self, x):
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        scores = (q @ k.transpose(-2, -1)).masked_fill(self.mask == 0, float("-inf"))
+        return self.out(torch.softmax(scores / 4.0, dim=-1) @ v)
+
+
+def test_causal_mask_by_masked_fill_imports(tmp_path):
+    torch.manual_seed(0)
+    path = export(CausalBlock(), torch.randn(2, 5, 16), tmp_path / "causal.onnx")
+    net = Import(path)
+    x = np.random.default_rng(8).normal(size=(3, 5, 16)).astype(np.float32)
+    np.testing.assert_allclose(net(x, None), onnxruntime_output(path, x), atol=TOLERANCE)

@@ -33,6 +33,8 @@ ONNX_NOT_IMPORTED = {
     "SequenceIndicesLayer": r"\(Expand\): it builds a tensor whose size depends on the batch size",
     "NetFoldOperator": r"\(Concat\): it joins computed tensors with constants",
     **{f"ExtractLayer-{label}": r"\(Range\): it builds a tensor whose size depends on the batch size" for label in ("rows", "depth2", "one")},
+    # the pair's two arrays are stacked along the batch to run the embedding net once
+    **{f"NetPairEmbeddingOperator-{label}": r"\(Concat\): it works along axis 0, which holds the batch" for label in ("euclidean", "cosine")},
 }
 
 
