@@ -166,8 +166,19 @@ def drawing(net: Layer, max_nodes: int = MAX_NODES, details: Callable[[Layer], s
             where = (*path, key)
             if where in opened and isinstance(member, Container):
                 with target.subgraph(name=f"cluster_{node_id(where, None)}") as cluster:
-                    cluster.attr(label=f"{key_text(key)}  {member.kind}", labeljust="l", style="rounded,dashed", color="#9fb3cc", fontsize="9", fontcolor="#3d4b5c")
+                    cluster.attr(style="rounded,dashed", color="#9fb3cc")
                     draw(cluster, where, member)
+                    # The nested net's name as a node beside its first input port: as a cluster
+                    # label it sat where the incoming wire runs and the two overlapped.
+                    title = node_id(where, "\0title")
+                    cluster.node(title, f"{key_text(key)}  {member.kind}", shape="plaintext", style="", fontsize="9", fontcolor="#3d4b5c", height="0.2", margin="0.02", **{"class": "cluster-title"})
+                    result.labels[title] = f"{key_text(key)}  {member.kind}"
+                    result.kinds[title] = "inner-port"
+                    if member.input_ports():
+                        with cluster.subgraph() as row:
+                            row.attr(rank="same")
+                            row.node(title)
+                            row.node(node_id(where, member.input_ports()[0]))
                 continue
             name = node_id(where, None)
             kind = _kind_text(member, details)
