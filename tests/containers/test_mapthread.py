@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from symnet import (
+    All,
     CatenateLayer,
     Export,
     Import,
@@ -17,6 +18,7 @@ from symnet import (
     NetMapOperator,
     NetMapThreadOperator,
     NetPort,
+    NetTrain,
     ShapeError,
 )
 
@@ -89,3 +91,18 @@ def test_ports_that_do_not_fit():
         NetMapThreadOperator(join_and_project(), ports={"A": (5, 2), "B": (6, 4)})
     with pytest.raises(ShapeError, match=r'port "Input" is mapped over 2 axes but has the type .* of rank 1\.'):
         NetMapThreadOperator(LinearLayer(2), 2, input=5)
+
+
+def test_netrain_on_sequences_of_different_lengths_with_a_replicated_input():
+    # y[t] = sum(a[t]) + b[:3]: a linear map of [a[t], b], which the member can learn exactly
+    rng = np.random.default_rng(0)
+    a = [rng.random((n, 2)).astype(np.float32) for n in rng.integers(1, 6, 128)]
+    b = [rng.random(4).astype(np.float32) for _ in a]
+    y = [x.sum(1, keepdims=True).repeat(3, 1) + v[:3] for x, v in zip(a, b)]
+    net = NetMapThreadOperator(join_and_project(), {"A": 1}, ports={"A": ("Varying", 2)})
+    results = NetTrain(net, {"A": a, "B": b, "Output": y}, All, max_training_rounds=40, batch_size=16, learning_rate=0.02, random_seeding=0, training_progress_reporting=None)
+    losses = results["RoundLossList"]
+    assert float(losses[-1]) < 0.1 * float(losses[0])
+    trained = results["TrainedNet"]
+    for x, v, result in zip(a[:8], b[:8], trained({"A": a[:8], "B": b[:8]})):
+        np.testing.assert_allclose(result, trained({"A": x, "B": v}), atol=1e-6)

@@ -15,6 +15,7 @@ from symnet import (
     NetExtract,
     NetInitialize,
     NetPairEmbeddingOperator,
+    NetReplacePart,
     NetTrain,
     ShapeError,
     SummationLayer,
@@ -95,3 +96,13 @@ def test_pairs_that_do_not_fit():
     net = NetInitialize(NetPairEmbeddingOperator(LinearLayer(3), input=4))
     with pytest.raises(InputError, match=r"ContrastiveLossLayer needs targets True \(a different pair\) or False \(the same pair\) but example 1 is 2\.0\."):
         NetTrain(net, (np.zeros((3, 2, 4), np.float32), np.array([0.0, 2.0, 1.0])), max_training_rounds=1, training_progress_reporting=None)
+
+
+def test_member_surgery_and_extraction():
+    net = NetInitialize(NetPairEmbeddingOperator(NetChain([LinearLayer(4), "Ramp", LinearLayer(2)]), input=3), random_seeding=0)
+    assert NetExtract(net, ["Net", 0, "Weights"]).shape == (4, 3)
+    # an embedding that maps everything to one point: every distance is 0
+    flat = NetReplacePart(net, {("Net", 2, "Weights"): np.zeros((2, 4), np.float32)})
+    pairs = np.random.default_rng(1).random((3, 2, 3)).astype(np.float32)
+    np.testing.assert_allclose(flat(pairs), np.zeros(3), atol=1e-7)
+    assert not np.allclose(net(pairs), 0)
