@@ -51,7 +51,6 @@ def main(argv: list[str] | None = None) -> float:
     training = (images[: arguments.train], labels[: arguments.train])
     validation = (images[arguments.train :], labels[arguments.train :])
     net = transfer_net(list(data.class_names), arguments.size)
-    net(images[:2])  # load and check the weights before timing anything
 
     times: dict[bool, list[float]] = {True: [], False: []}
     last: dict[bool, Any] = {}
