@@ -22,7 +22,8 @@ net's own wires and leaf paths: the runner trains the head plan, so its arrays, 
 the results and ``"TrainedNet"`` are by the full net's paths and hold the full net.
 
 Not cached (``results["AutomaticChoices"]["cache_frozen_features"]`` says why): generated data
-(each batch is new), sequences of varying length, features that would not fit in memory,
+(each batch is new), a front whose output varies in length (its input may: the front gets each
+example's length, as in training), features that would not fit in memory,
 distributed training (each process would cache its own share; the distributed runner passes
 ``distributed=True``), and ``cache_frozen_features=False``.
 
@@ -99,8 +100,6 @@ def cache_frozen_features(net: Layer, plan: Plan, data: TrainingData, config: An
         reason = "the training is distributed (each process would cache only its share)"
     elif data.generated is not None:
         reason = "the data is a generator function (each batch is new)"
-    elif any(column.lengths is not None for column in _columns(data)):
-        reason = "the inputs are sequences of varying length"
     elif size > MEMORY_FRACTION * available_memory():
         reason = f"the features would take {_bytes(size)}, more than {MEMORY_FRACTION:.0%} of the {_bytes(available_memory())} of memory available"
     if reason is not None:
@@ -240,13 +239,11 @@ def _cached_table(module: CompiledNet, table: Table, port: str, split: Split, de
     with torch.no_grad():
         for part in batch_slices(table.length, None, per_example):
             # encode a batch at a time (an image encoder's resizing) so the encoded inputs never all exist at once
-            (value,) = run_batches(module, {port: column.batch(part)}, [split.wire], batch_size=part.stop - part.start, device=device, mixed=mixed)
+            # sequences of varying length: the front gets each example's length, as in training; its output has a fixed shape
+            lengths = {port: column.lengths[part]} if column.lengths is not None else None
+            (value,) = run_batches(module, {port: column.batch(part)}, [split.wire], lengths=lengths, batch_size=part.stop - part.start, device=device, mixed=mixed)
             features[part] = value.to("cpu", dtype)
     return Table({**table.columns, port: Column(features)}, table.length)
-
-
-def _columns(data: TrainingData) -> list[Column]:
-    return list(data.table.columns.values()) + (list(data.validation.columns.values()) if data.validation is not None else [])
 
 
 def available_memory() -> int:

@@ -17,21 +17,26 @@ from symnet import (
     ImageAugmentationLayer,
     Import,
     LinearLayer,
+    LongShortTermMemoryLayer,
     NetChain,
     NetError,
     NetExtract,
     NetGraph,
     NetInitialize,
     NetPort,
+    NetTake,
     NetTrain,
     PoolingLayer,
+    SequenceLastLayer,
     SoftmaxLayer,
     ThreadingLayer,
 )
 from symnet.engine import CompiledNet, flatten_net
+from symnet.prepare import port_column
 from symnet.train import caching
 from symnet.train.arrays import LeafArrays, with_leaf_arrays
 from symnet.train.config import TrainConfig
+from symnet.train.data import Table
 from symnet.train.prepared import prepare
 
 FROZEN_FRONT = {"classifier": 1, "*": 0}
@@ -257,3 +262,20 @@ def test_the_option_value_is_checked():
     x, y = images(32)
     with pytest.raises(NetError, match=r'NetTrain: cache_frozen_features must be True or False; received "yes"'):
         NetTrain(transfer_net(), (x, y), learning_rate_multipliers=FROZEN_FRONT, cache_frozen_features="yes")
+
+
+def test_sequences_of_varying_length_give_each_example_its_own_features():
+    """A frozen recurrent front ending in SequenceLastLayer: cached features of a padded batch
+    equal each sequence evaluated alone (the front gets each example's length)."""
+    sequences = [np.random.default_rng(n).random((n, 2)).astype(np.float32) for n in (5, 2, 3, 1)]
+    net = NetInitialize(NetChain({"feature": NetChain([LongShortTermMemoryLayer(3), SequenceLastLayer()]), "classifier": LinearLayer(2),
+                                  "probabilities": SoftmaxLayer()}, input=("Varying", 2)), random_seeding=1)
+    column, _ = port_column(net, "Input", sequences, None, torch.float32, "test", batch=True)
+    assert column.lengths is not None
+    split = caching.frozen_split(net, flatten_net(net), [], FROZEN_FRONT)
+    assert split.dims == (3,)
+    module = caching._prefix_module(net, split, "cpu", torch.float32)
+    cached = caching._cached_table(module, Table({"Input": column}, len(sequences)), "Input", split, "cpu", torch.float32, False)
+    features = NetTake(net, "feature")
+    for sequence, row in zip(sequences, cached.columns["Input"].values):
+        np.testing.assert_allclose(row.numpy(), features(sequence), rtol=1e-5, atol=1e-6)
