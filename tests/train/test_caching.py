@@ -279,3 +279,14 @@ def test_sequences_of_varying_length_give_each_example_its_own_features():
     features = NetTake(net, "feature")
     for sequence, row in zip(sequences, cached.columns["Input"].values):
         np.testing.assert_allclose(row.numpy(), features(sequence), rtol=1e-5, atol=1e-6)
+
+
+def test_training_on_sequences_of_varying_length_equals_uncached_training():
+    rng = np.random.default_rng(3)
+    sequences = [rng.random((int(n), 2)).astype(np.float32) for n in rng.integers(1, 7, 48)]
+    classes = np.array([int(s[:, 0].mean() > 0.5) for s in sequences])
+    net = NetInitialize(NetChain({"feature": NetChain([LongShortTermMemoryLayer(4), SequenceLastLayer()]), "classifier": LinearLayer(2),
+                                  "probabilities": SoftmaxLayer()}, input=("Varying", 2)), random_seeding=1)
+    cached, uncached = both(net, (sequences, classes), learning_rate_multipliers=FROZEN_FRONT, batch_size=8)
+    assert cached["AutomaticChoices"]["cache_frozen_features"].startswith("2 frozen layers through feature/1 computed once: 48 examples × (4,)")
+    assert_same_training(cached, uncached)
