@@ -11,7 +11,8 @@ them. Options (snake_case of Wolfram's): ``loss_function``, ``batch_size``,
 ``working_precision`` ("Real32", "Real64", "Mixed": bfloat16 autocast) and
 ``cache_frozen_features`` (Automatic: a front frozen by ``learning_rate_multipliers`` is
 evaluated once per example and the rest trained on its output, see :mod:`symnet.train.caching`;
-False: never).
+False: never), and ``bucketing`` (Automatic: batches of sequences of similar length when that
+saves padding, see :mod:`symnet.train.sequences`; True, False).
 """
 
 from .arrays import with_leaf_arrays
