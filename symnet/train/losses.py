@@ -229,8 +229,6 @@ def target_column(term: LossTerm, net: Layer, values: Any, coder: Any, class_nam
     if ragged(values, target_type):
         # sequence targets of different lengths: padded with zeros, lengths kept (checked against
         # the outputs' lengths by sequences.check_target_lengths)
-        if isinstance(layer, CrossEntropyLossLayer) and layer.target_form == "Index" and _is_class_decoder(coder):
-            values = [class_indices(coder, list(item), class_names, f"{where}: example {position}") for position, item in enumerate(values)]
         tensor, lengths = padded(values, target_type, where)
         column = target_column(term, net, tensor, None, class_names, dtype, outer)
         return Column(column.values, column.encode, lengths)

@@ -241,3 +241,17 @@ def test_a_bucketed_run_resumed_from_a_checkpoint_mid_round_equals_the_uninterru
     resumed = NetTrain(language_model(), (inputs, targets), All, training_progress_checkpointing={**spec, "resume": True}, **options)
     assert resumed["BatchLossList"][-5:] == uninterrupted["BatchLossList"][-5:]
     assert_same_arrays(resumed["FinalNet"], compiled(uninterrupted["FinalNet"], working_precision="Real64").leaf_arrays())
+
+
+def test_a_generator_of_varying_length_batches_trains_and_its_bad_targets_are_named():
+    rng = np.random.default_rng(11)
+
+    def batches(size, short=False):
+        inputs = [rng.integers(1, CHARACTERS, n) for n in rng.integers(1, 9, size)]
+        return inputs, [(x + 1) % CHARACTERS if not short else x[:-1] for x in inputs]
+
+    results = NetTrain(language_model(), batches, All, batch_size=16, max_training_rounds=4, **QUIET)
+    assert results["RoundLossList"][-1] < results["RoundLossList"][0]
+    assert "bucketing" not in results["AutomaticChoices"]  # each batch is drawn as it comes
+    with pytest.raises(NetError, match=r"NetTrain: the generator's batch: target Output: example 0 is a sequence of \d+ elements"):
+        NetTrain(language_model(), lambda size: batches(size, short=True), **QUIET)
