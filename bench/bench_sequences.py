@@ -12,7 +12,8 @@ and NetTrain's bucketing by length against shuffled batches. All measured in one
 (c) The language classifier (examples/language_classifier.py) for one round with
     ``bucketing=True`` against ``bucketing=False`` (needs Debian's word lists).
 
-Variants alternate in one process and medians are reported. ``--threads`` sets torch's threads
+Variants alternate in one process; the ratio of the medians is reported, and that of the fastest
+runs (the least disturbed by other processes). ``--threads`` sets torch's threads
 for both sides (default 1: on a machine whose cores other processes share, torch's second thread
 spins waiting for a descheduled peer; measured here, a padded LSTM step took 2 s on 1 thread and
 15-20 s on 2 with the load at 15).
@@ -136,7 +137,8 @@ def compare(name: str, ours: Callable[[], float], theirs: Callable[[], float], r
         mine.append(ours())
         reference.append(theirs())
     a, b = statistics.median(mine), statistics.median(reference)
-    print(f"{name}: symnet {a / count * 1000:.1f} ms/{unit}, torch {b / count * 1000:.1f} ms/{unit}, ratio {a / b:.3f}")
+    # other processes only ever add time: the fastest runs are the least disturbed
+    print(f"{name}: symnet {a / count * 1000:.1f} ms/{unit}, torch {b / count * 1000:.1f} ms/{unit}, ratio {a / b:.3f} (fastest runs: {min(mine) / min(reference):.3f})")
 
 
 # -- (c) bucketing ------------------------------------------------------------------------------
