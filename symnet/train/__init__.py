@@ -8,11 +8,14 @@ them. Options (snake_case of Wolfram's): ``loss_function``, ``batch_size``,
 ``learning_rate_multipliers``, ``training_progress_reporting``,
 ``training_progress_measurements``, ``training_stopping_criterion``,
 ``training_progress_checkpointing``, ``random_seeding``, ``target_device``,
-``working_precision`` ("Real32", "Real64", "Mixed": bfloat16 autocast) and
+``working_precision`` ("Real32", "Real64", "Mixed": bfloat16 autocast),
 ``cache_frozen_features`` (Automatic: a front frozen by ``learning_rate_multipliers`` is
 evaluated once per example and the rest trained on its output, see :mod:`symnet.train.caching`;
-False: never), and ``bucketing`` (Automatic: batches of sequences of similar length when that
-saves padding, see :mod:`symnet.train.sequences`; True, False).
+False: never), ``bucketing`` (Automatic: batches of sequences of similar length when that
+saves padding, see :mod:`symnet.train.sequences`; True, False) and ``compile`` (True: the
+training forward pass through ``torch.compile``; off by default, as it has not paid on CPUs).
+NetTrain picks the fast paths itself (fused optimizer kernels, the channels-last memory format)
+and lists them in ``results["AutomaticChoices"]``.
 """
 
 from .arrays import with_leaf_arrays

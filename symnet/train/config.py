@@ -90,6 +90,12 @@ def _cache_frozen_features(value: Any) -> bool:
     return boolean(value, where="NetTrain", option="cache_frozen_features")
 
 
+def _compile(value: Any) -> bool:
+    # off by default: on the CPUs measured, torch.compile trained the notebook CNN no faster and
+    # spent 12-29 s compiling first (shared/PERFORMANCE.md)
+    return boolean(value, where="NetTrain", option="compile")
+
+
 def _checkpointing(value: Any) -> tuple[checkpoints.CheckpointSpec, ...]:
     # whether the places can be written is checked just before the first batch (checkpoint.check_writable)
     return tuple(checkpoints.parse(value))
@@ -118,6 +124,7 @@ class TrainConfig:
     # not a Wolfram option (its NetTrain buckets sequences without asking): batches of examples
     # of similar length, Automatic when that saves padding (symnet.train.sequences)
     bucketing: Any = option(Automatic, parse_bucketing)
+    compile: bool = option(False, _compile)
 
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> TrainConfig:

@@ -132,11 +132,13 @@ def _train(net: Layer, data: Any, config: TrainConfig, want_confusion: bool, pla
         runner = DistributedRunner(*arguments, describe_failure=place.describe_failure, threads=place.threads)
         automatic["target_device"] = f"{place.world} processes ({place.how}), DistributedDataParallel over {torch.distributed.get_backend()}"
     else:
-        runner = SingleProcessRunner(*arguments)
+        runner = SingleProcessRunner(*arguments, compile=config.compile)
     if not runner.is_main:
         config = dataclasses.replace(config, training_progress_reporting=())  # rank 0 reports
     automatic.setdefault("learning_rate_schedule", config.method.schedule if isinstance(config.method.schedule, str) else "custom")
     automatic["channels_last"] = bool(runner.image_ports)
+    automatic["optimizer_implementation"] = runner.optimizer_implementation
+    automatic["compile"] = runner.compiled
     if runner.single_thread:
         automatic["threads"] = 1
     checkpointer = Checkpointer(config.training_progress_checkpointing, net, plan, main=runner.is_main)

@@ -87,7 +87,7 @@ class SingleProcessRunner:
     is_main = True
 
     def __init__(self, net: Layer, plan: Any, terms: list[LossTerm], method: Method, learning_rate: float, multipliers: Any,
-                 device: str, dtype: torch.dtype, mixed: bool, batch_size: int, example_size: int) -> None:
+                 device: str, dtype: torch.dtype, mixed: bool, batch_size: int, example_size: int, compile: bool = False) -> None:
         self.net, self.plan, self.terms, self.device = net, plan, terms, device
         self.wires = [term.wire for term in terms]
         self.input_ports = net.input_ports()
@@ -102,7 +102,11 @@ class SingleProcessRunner:
         self.module = module
         self.parameters, groups = _parameter_groups(net, plan, module, multipliers)
         self.learning_rate = learning_rate
-        self.optimizer = method.optimizer(groups, learning_rate)
+        self.optimizer, self.optimizer_implementation = _fast_optimizer(method, groups, learning_rate)
+        # torch.compile traces the training forward pass once per batch shape; evaluation (in
+        # inference mode, other batch sizes) stays eager, where a compile would not pay back
+        self._values = torch.compile(_Values(module, self.wires)) if compile else None
+        self.compiled = compile
         self.clip = method.settings["gradient_clipping"]
         self.autocast = (lambda: torch.autocast(device.split(":")[0], dtype=torch.bfloat16)) if mixed else nullcontext
         # Tiny batches on a CPU: waking a second thread costs more than it saves.
@@ -143,7 +147,11 @@ class SingleProcessRunner:
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """The weighted loss of a batch (already on the device) and the values the losses looked at."""
         lengths = batch_lengths(batch, self.input_ports)
-        values = self.module.run([batch[p] for p in self.input_ports], self.wires, lengths)
+        inputs = [batch[p] for p in self.input_ports]
+        if self._values is not None and self.module.training and lengths is None:
+            values = self._values(*inputs)  # compiled for fixed-size data; sequences of varying length stay eager
+        else:
+            values = self.module.run(inputs, self.wires, lengths)
         loss = None
         for term, value, length in zip(self.terms, values, self.value_lengths(batch)):
             part = term.loss(value, batch.get(term.port), length) * term.weight
@@ -241,6 +249,27 @@ class SingleProcessRunner:
         output = torch.cat(outputs) if outputs else None
         target = torch.cat(targets) if targets and targets[0] is not None else None  # type: ignore[arg-type]
         return total / max(count, 1), output, target
+
+
+class _Values(nn.Module):
+    """The values a training step's losses look at, as one module ``torch.compile`` can trace."""
+
+    def __init__(self, module: CompiledNet, wires: list[Any]) -> None:
+        super().__init__()
+        self.module, self.wires = module, wires
+
+    def forward(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
+        return self.module.run(list(inputs), self.wires)
+
+
+def _fast_optimizer(method: Method, groups: list[dict[str, Any]], learning_rate: float) -> tuple[torch.optim.Optimizer, str]:
+    """The method's optimizer in its fastest implementation torch accepts for these arrays (fused
+    kernels need every array on one supported device and dtype), falling back to "foreach"."""
+    implementation = method.implementation
+    try:
+        return method.optimizer(groups, learning_rate, implementation), implementation
+    except (RuntimeError, ValueError):
+        return method.optimizer(groups, learning_rate, "foreach"), "foreach"
 
 
 def _parameter_groups(net: Layer, plan: Any, module: CompiledNet, multipliers: Any) -> tuple[list[nn.Parameter], list[dict[str, Any]]]:

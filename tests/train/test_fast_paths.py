@@ -1,0 +1,84 @@
+"""NetTrain's fast paths (fused optimizers, torch.compile) give the training of the plain paths."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+
+from symnet import (
+    All,
+    ConvolutionLayer,
+    FlattenLayer,
+    LinearLayer,
+    NetChain,
+    NetError,
+    NetInitialize,
+    NetTrain,
+    PoolingLayer,
+    SoftmaxLayer,
+)
+from symnet.engine import flatten_net
+from symnet.train.options import Method
+
+QUIET = {"training_progress_reporting": None, "random_seeding": 7}
+
+
+def _images(n: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 3, n)
+    x = rng.normal(size=(n, 1, 8, 8)).astype(np.float32)
+    x[np.arange(n), 0, y, y] += 3.0  # a class shows as a bright pixel on the diagonal
+    return x, y.astype(np.int64)
+
+
+def _conv_net() -> NetChain:
+    # no batch norm after the convolution: it would leave the convolution's biases with gradients of
+    # rounding noise only, which Adam's normalization blows up into updates that differ by path
+    net = NetChain([ConvolutionLayer(4, 3), "Ramp", PoolingLayer(2, 2), FlattenLayer(), LinearLayer(3), SoftmaxLayer()], input=(1, 8, 8))
+    return NetInitialize(net, random_seeding=1)
+
+
+def _arrays(net: NetChain) -> dict[str, np.ndarray]:
+    plan = flatten_net(net)
+    return {f"{'/'.join(map(str, path))}/{name}": value.detach().numpy().copy() for path, layer in plan.leaves for name, value in (layer.arrays or {}).items()}
+
+
+def _train_with(monkeypatch: pytest.MonkeyPatch, implementation: str | None, method: str, **options: object) -> tuple[dict[str, np.ndarray], dict[str, object]]:
+    with monkeypatch.context() as patch:
+        if implementation is not None:
+            patch.setattr(Method, "implementation", property(lambda self: implementation))
+        results = NetTrain(_conv_net(), _images(), All, method=method, batch_size=16, max_training_rounds=2, **QUIET, **options)
+    return _arrays(results["TrainedNet"]), results["AutomaticChoices"]
+
+
+@pytest.mark.parametrize(("method", "fast"), [("ADAM", "fused"), ("AdamW", "fused"), ("SGD", "fused"), ("RMSProp", "foreach")])
+def test_the_fast_optimizer_trains_the_weights_of_torchs_per_array_loop(monkeypatch, method, fast):
+    reference, _ = _train_with(monkeypatch, "loop", method)
+    trained, choices = _train_with(monkeypatch, None, method)
+    assert choices["optimizer_implementation"] == fast
+    assert reference.keys() == trained.keys()
+    for name in reference:
+        np.testing.assert_allclose(trained[name], reference[name], rtol=1e-4, atol=1e-5, err_msg=name)
+    # the runs differ only in rounding: the fast path really ran a different kernel, yet trained as far
+    assert any(not np.array_equal(trained[name], reference[name]) for name in reference) or fast == "foreach"
+
+
+def test_compile_true_trains_the_weights_of_the_eager_module(monkeypatch):
+    # aot_eager runs the path symnet owns (Dynamo tracing the runner's forward, AOTAutograd's
+    # backward) without inductor's C++ compilation, which would cost a minute of make test
+    monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="aot_eager"))
+    torch._dynamo.reset()
+    eager, eager_choices = _train_with(monkeypatch, None, "ADAM")
+    compiled, choices = _train_with(monkeypatch, None, "ADAM", compile=True)
+    assert (eager_choices["compile"], choices["compile"]) == (False, True)
+    for name in eager:
+        np.testing.assert_allclose(compiled[name], eager[name], rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_compile_must_be_a_bool(value):
+    with pytest.raises(NetError, match=r"NetTrain: compile must be True or False; received"):
+        NetTrain(_conv_net(), _images(), compile=value, **QUIET)
