@@ -55,6 +55,8 @@ class Model:
     #: the same for timm-format state dicts, where timm's names differ from torch_mapping's
     timm_mapping: Callable[[], WeightMapping] | None = None
     input_domains: tuple[str, ...] = ("Image",)
+    #: a whole trained net in symnet's format, in symnet/models/data (nets symnet trained itself)
+    shipped: str | None = None
 
     def layouts(self) -> dict[str, WeightMapping]:
         """The state dict layouts this model reads, by name ("PyTorch", "timm")."""

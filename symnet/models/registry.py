@@ -23,13 +23,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import NetError, closest
+from ..io import Import
 from ..layers.base import Layer
-from . import bert, classic, efficientnet, gpt2, mobilenet, resnet, vgg
+from . import bert, classic, efficientnet, gpt2, mobilenet, resnet, shipped, vgg
 from .entries import Family, Model
-from .weights import cached_download, package_file, read_state_dict, state_count, trainable_count, verify_sha256, with_layout
+from .weights import cached_download, dotted_mapping, dotted_state_dict, package_file, read_state_dict, state_count, trainable_count, verify_sha256, with_layout, with_weights
 
 #: every model by name, in the order NetModel() lists them
-MODELS: dict[str, Model] = {m.name: m for module in (efficientnet, resnet, vgg, mobilenet, classic, bert, gpt2) for m in module.MODELS}
+MODELS: dict[str, Model] = {m.name: m for module in (efficientnet, resnet, vgg, mobilenet, classic, bert, gpt2, shipped) for m in module.MODELS}
 #: every parameterized family by name
 FAMILIES: dict[str, Family] = {f.name: f for module in (resnet, vgg) for f in module.FAMILIES}
 
@@ -85,9 +86,25 @@ def resolve(name: Any, parameters: Mapping[str, Any]) -> tuple[Model | None, Fam
 def _trained(name: str) -> Layer:
     """The trained net with its default ports (cached: a net is an immutable value)."""
     model = MODELS[name]
+    if model.shipped is not None:
+        return _load_shipped(model)
     assert model.weights is not None
     return _load_packaged(model, model.build())
 
+
+def _load_shipped(model: Model, net: Layer | None = None) -> Layer:
+    """A net symnet trained and ships (its file checked against the SHA-256 its training recorded);
+    with ``net`` (the architecture with other ports), that net holding the shipped arrays."""
+    path = shipped.shipped_file(model.name)
+    expected = shipped.shipped_record(model.name).get("SHA256")
+    if not path.exists() or expected is None:
+        raise NetError(f'NetModel: the trained net "{model.name}" is not in this installation (looked for {path} and its SHA-256 in shipped.json). '
+                       "Fix: reinstall symnet, or run scripts/train_shipped.py in a source checkout.")
+    verify_sha256(path, expected)
+    trained = Import(path)
+    if net is None:
+        return trained
+    return with_weights(net, dotted_state_dict(trained), dotted_mapping(net), str(path))
 
 def _load_packaged(model: Model, net: Layer) -> Layer:
     weights = model.weights
@@ -120,10 +137,12 @@ def evaluation_net(model: Model, *, input: Any = None, output: Any = None, weigh
         return _from_file(model, model.build(input=input, output=output), weights, sha256)
     if sha256 is not None:
         raise NetError("NetModel: sha256= checks a weights= file; give weights= too.")
-    if not trained or model.weights is None:
+    if not trained or (model.weights is None and model.shipped is None):
         return model.build(input=input, output=output)
     if input is None and output is None:
         return _trained(model.name)
+    if model.shipped is not None:
+        return _load_shipped(model, model.build(input=input, output=output))
     return _load_packaged(model, model.build(input=input, output=output))
 
 
@@ -146,7 +165,7 @@ def _property(model: Model | None, family: Family | None, prop: str, options: Ma
         return [name for name, m in MODELS.items() if m.family == family.name]
     assert model is not None
     if prop == "EvaluationNet":
-        if model.weights is None and options.get("weights") is None:
+        if model.weights is None and model.shipped is None and options.get("weights") is None:
             raise NetError(
                 f'NetModel: "{model.name}" is an architecture without shipped weights. '
                 f'Fix: NetModel("{model.name}", "UninitializedEvaluationNet") to train it, or NetModel("{model.name}", weights=<PyTorch state dict file>).'
@@ -169,6 +188,9 @@ def _property(model: Model | None, family: Family | None, prop: str, options: Ma
 
 
 def _source_metadata(model: Model) -> dict[str, Any]:
+    if model.shipped is not None:
+        path = shipped.shipped_file(model.name)
+        return {**model.source, "File": str(path) if path.exists() else None}
     if model.weights is None:
         return {**model.source, "Weights": None}
     weights = model.weights

@@ -190,6 +190,11 @@ def dotted_mapping(net: Layer) -> dict[tuple[str, ...], str]:
     return {(*path, name): ".".join((*path, TORCH_NAMES[name])) for path, leaf in _leaves(net).items() for name in leaf.array_names()}
 
 
+def dotted_state_dict(net: Layer) -> dict[str, torch.Tensor]:
+    """An initialized net's arrays under the names of :func:`dotted_mapping` (a torch state dict)."""
+    return {".".join((*path, TORCH_NAMES[name])): tensor for path, leaf in _leaves(net).items() for name, tensor in (leaf.arrays or {}).items()}
+
+
 def trainable_count(net: Layer) -> int:
     """The number of learned numbers (gradients reach them), from the inferred shapes: nothing is allocated."""
     total = 0
