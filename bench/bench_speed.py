@@ -1,0 +1,136 @@
+"""NetTrain against the machine's arithmetic limits, measured in one run (issue 12's benchmarks).
+
+The notebook CNN (examples/demo.py's ``initialized_cnn``) trains on the first ``--examples``
+Fashion-MNIST images, one round, batch 128, Adam. Each repeat measures, one after the other:
+the float32 matrix-product ceiling (GFLOP/s of a 2048×2048 product), NetTrain in float32,
+a plain PyTorch float32 loop over the same in-memory tensors, and NetTrain "Mixed". From them:
+
+- NetTrain float32 GFLOP/s / float32 matmul ceiling           (goal ≥ 0.67)
+- NetTrain float32 epoch / float32 floor (epoch FLOPs at the ceiling)  (goal ≤ 1.3)
+- NetTrain "Mixed" / plain float32 loop                        (goal ≤ 0.5; needs native bfloat16:
+  where the CPU lacks it, "Mixed" trains in float32 and says so — the ratio is then reported as such)
+- NetTrain float32 / plain float32 loop
+- ``--time-to-accuracy``: seconds for NetTrain's defaults to reach 0.90 test accuracy (goal ≤ 30 s)
+
+FLOPs per training example are counted by torch's FlopCounterMode (forward and backward of the
+same net in torch). Times are NetTrain's own ``TotalTrainingTime`` (the loop, without data checks).
+Ratios are medians over the repeats; the machine's load is printed with each repeat.
+
+    python bench/bench_speed.py [--examples 8192] [--repeats 3] [--time-to-accuracy]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_train import nettrain_time_to_accuracy, notebook_module, symnet_net  # noqa: E402
+
+from symnet import All, NetTrain, datasets  # noqa: E402
+from symnet.train.options import bf16_supported  # noqa: E402
+
+BATCH = 128
+EPOCH = 60_000
+
+
+def training_flops_per_example() -> float:
+    """Forward + backward FLOPs of one training example of the notebook CNN (torch's count)."""
+    model = notebook_module()
+    x = torch.randn(BATCH, 1, 28, 28)
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(model(x), torch.zeros(BATCH, dtype=torch.long)).backward()
+    return counter.get_total_flops() / BATCH
+
+
+def matmul_ceiling(size: int = 2048, trials: int = 5) -> float:
+    """The best float32 GFLOP/s of a square matrix product over a few trials (the machine's ceiling now)."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.mm(a, b)
+    best = 0.0
+    for _ in range(trials):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        best = max(best, 2 * size**3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def plain_loop(images: torch.Tensor, labels: torch.Tensor, seed: int) -> float:
+    """A hand-written float32 loop over in-memory tensors (randperm, index, forward, backward, step)."""
+    torch.manual_seed(seed)
+    model = notebook_module()
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    order = torch.randperm(len(images))
+    start = time.perf_counter()
+    for i in range(0, len(images), BATCH):
+        index = order[i : i + BATCH]
+        loss = F.cross_entropy(model(images[index].float().div_(255).unsqueeze(1)), labels[index])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - start
+
+
+def nettrain(net, data, seed: int, precision: str) -> tuple[float, dict]:
+    results = NetTrain(net, data, All, batch_size=BATCH, max_training_rounds=1, random_seeding=seed, training_progress_reporting=None, working_precision=precision)
+    return results["TotalTrainingTime"], results["AutomaticChoices"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=8192, help="training examples per measured round (the epoch is extrapolated to 60,000)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--time-to-accuracy", action="store_true")
+    args = parser.parse_args()
+
+    train = datasets.load("FashionMNIST", split="train")
+    n = args.examples
+    data = (train.images[:n], np.array(train.class_names)[train.labels[:n]])
+    images, labels = torch.from_numpy(train.images[:n]), torch.from_numpy(train.labels[:n])
+    net = symnet_net(train.class_names)
+    flops = training_flops_per_example()
+    native = bf16_supported()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; notebook CNN {flops / 1e6:.1f} MFLOP per training example "
+          f"({flops * EPOCH / 1e12:.2f} TFLOP per epoch); {n} examples per measurement, batch {BATCH}, Adam")
+    print(f"native bfloat16 on this CPU: {native}" + ("" if native else " (\"Mixed\" falls back to float32 here, so its ratio measures float32)"))
+
+    nettrain(net, (data[0][:1024], data[1][:1024]), 0, "Real32")  # warm up imports and the allocator
+    rows = []
+    for repeat in range(args.repeats):
+        before = matmul_ceiling()
+        ours, choices = nettrain(net, data, repeat, "Real32")
+        plain = plain_loop(images, labels, repeat)
+        mixed, mixed_choices = nettrain(net, data, repeat, "Mixed")
+        ceiling = max(before, matmul_ceiling())
+        rate = flops * n / ours / 1e9
+        rows.append({"ceiling": ceiling, "rate": rate, "efficiency": rate / ceiling, "floor": ours / (flops * n / (ceiling * 1e9)),
+                     "mixed/plain": mixed / plain, "ours/plain": ours / plain})
+        print(f"  repeat {repeat + 1} (load {os.getloadavg()[0]:.1f}): ceiling {ceiling:.0f} GFLOP/s; NetTrain float32 {ours:.2f} s = {rate:.0f} GFLOP/s "
+              f"({rate / ceiling:.2f} of the ceiling); plain loop {plain:.2f} s; NetTrain Mixed {mixed:.2f} s", flush=True)
+    median = {key: statistics.median(row[key] for row in rows) for key in rows[0]} if rows else {}
+    if rows:
+        print(f"NetTrain choices: {choices}; for Mixed: working_precision={mixed_choices.get('working_precision', 'Mixed')}")
+        print(f"(1) NetTrain float32 GFLOP/s / float32 matmul ceiling: median {median['efficiency']:.2f} (goal >= 0.67); {median['rate']:.0f} of {median['ceiling']:.0f} GFLOP/s")
+        print(f"(2) NetTrain float32 epoch / float32 floor: median {median['floor']:.2f} (goal <= 1.3); epoch ≈ {median['floor'] * flops * EPOCH / (median['ceiling'] * 1e9):.1f} s")
+        note = "" if native else " — no native bfloat16 here: both ran float32, so this is not the bfloat16 measurement"
+        print(f"(3) NetTrain Mixed / plain float32 loop: median {median['mixed/plain']:.2f} (goal <= 0.5){note}")
+        print(f"(4) NetTrain float32 / plain float32 loop: median {median['ours/plain']:.2f}")
+
+    if args.time_to_accuracy:
+        test = datasets.load("FashionMNIST", split="test")
+        seconds, results = nettrain_time_to_accuracy(net, train, test, 0.90)
+        reached = f"{seconds:.0f} s ({results['TotalRounds']} rounds)" if seconds else f"not reached (best {max(results['ValidationMeasurementsLists']['Accuracy']):.4f})"
+        print(f"(5) NetTrain defaults to 0.90 test accuracy: {reached} (goal <= 30 s; load {os.getloadavg()[0]:.1f})")
+
+
+if __name__ == "__main__":
+    main()
