@@ -15,7 +15,21 @@ import numpy as np
 import pytest
 import torch
 
-from symnet import All, Import, LinearLayer, NetChain, NetError, NetExtract, NetTrain, SoftmaxLayer
+from symnet import (
+    All,
+    EmbeddingLayer,
+    GatedRecurrentLayer,
+    Import,
+    LinearLayer,
+    NetChain,
+    NetError,
+    NetExtract,
+    NetTrain,
+    SequenceLastLayer,
+    SoftmaxLayer,
+    TensorType,
+)
+from symnet.engine import compiled
 from symnet.train.distributed import TEST_EXIT, ProcessFailed, shares
 
 from .conftest import _blobs, _classifier
@@ -65,6 +79,24 @@ def test_two_processes_train_like_one_and_count_every_example_once() -> None:
     reference_accuracy = float(np.mean(probabilities.argmax(dim=1).numpy() == vy))
     assert two["ValidationMeasurements"]["Loss"] == pytest.approx(reference_loss, rel=1e-5)
     assert two["ValidationMeasurements"]["Accuracy"] == reference_accuracy
+
+
+def test_sequences_of_different_lengths_train_on_two_processes_like_on_one() -> None:
+    # each process gets its share of a padded batch with the examples' lengths (symnet.train.sequences)
+    rng = np.random.default_rng(6)
+    words = [rng.integers(0, 7, int(rng.integers(2, 9))) for _ in range(21)]
+    labels = np.array([int(word[0] > 3) for word in words])
+    net = NetChain([EmbeddingLayer(4), GatedRecurrentLayer(5), SequenceLastLayer(), LinearLayer(2), SoftmaxLayer()],
+                   input=TensorType(("Varying",), "Integer", 7))
+    one = NetTrain(net, (words, labels), All, max_training_rounds=2, bucketing=False, **OPTIONS)
+    two = NetTrain(net, (words, labels), All, max_training_rounds=2, bucketing=False, target_device=("cpu", 2), **OPTIONS)
+    np.testing.assert_allclose(two["BatchLossList"], one["BatchLossList"], rtol=1e-5)
+    for left, right in zip(_all_arrays(one["FinalNet"]), _all_arrays(two["FinalNet"]), strict=True):
+        np.testing.assert_allclose(left, right, rtol=0, atol=2e-6)
+
+
+def _all_arrays(net: NetChain) -> list[np.ndarray]:
+    return [tensor.detach().numpy() for tensor in compiled(net).parameters()]
 
 
 def test_checkpoints_resume_on_another_number_of_processes(tmp_path: Path) -> None:

@@ -1,0 +1,123 @@
+"""NetTrain on 2 processes versus 1, on the same cores: epoch time ratio and the communication share.
+
+The notebook CNN on a slice of Fashion-MNIST (batch 128, float32, one round), trained by one
+process (all cores as threads) and by ``target_device=("cpu", 2)`` (two processes, the cores split
+between them, DistributedDataParallel over gloo on 127.0.0.1), alternating (A B A B …). Times are
+NetTrain's own ``TotalTrainingTime`` (the loop, without starting the workers), and the wall time of
+the 2-process call (with starting them).
+
+A third run, one process on one thread, separates what the processes gain from what a second
+thread costs on busy shared cores. The communication share: two processes, each with its share of the cores, time exactly the
+collectives a 2-process round makes per batch (the all-reduce of every gradient, the loss's
+all-reduce, the stop flag's and the gathering of the batch's scores for the measurements), as many
+times as the round has batches; that time over the 2-process round's time. On a machine whose two
+cores are shared with other work the numbers swing (±40%): read the ratios and medians.
+
+    python bench/bench_distributed.py [--examples 12800] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as multiprocessing
+
+from symnet import All, NetTrain, datasets
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+from demo import initialized_cnn  # noqa: E402  (the notebook's CNN, as the demo trains it)
+
+BATCH = 128
+
+
+def train(net: Any, data: Any, processes: int) -> tuple[float, float, Any]:
+    start = time.perf_counter()
+    device = ("cpu", processes) if processes > 1 else "cpu"
+    results = NetTrain(net, data, All, batch_size=BATCH, max_training_rounds=1, target_device=device, training_progress_reporting=None,
+                       learning_rate_multipliers=None)
+    return results["TotalTrainingTime"], time.perf_counter() - start, results
+
+
+def _communicate(rank: int, port: int, parameters: int, batches: int, threads: int, answers: Any) -> None:
+    """One of two processes making a round's collectives, timed."""
+    torch.set_num_threads(threads)
+    store = dist.TCPStore("127.0.0.1", port, 2, is_master=False, timeout=datetime.timedelta(seconds=60))
+    dist.init_process_group("gloo", store=store, rank=rank, world_size=2, timeout=datetime.timedelta(seconds=60))
+    gradients, scalar = torch.zeros(parameters), torch.zeros(1)
+    scores, targets = torch.zeros(BATCH // 2, 10), torch.zeros(BATCH // 2, dtype=torch.int64)
+    dist.barrier()
+    start = time.perf_counter()
+    for _ in range(batches):
+        dist.all_reduce(gradients)  # DDP's buckets carry every gradient once per batch
+        dist.all_reduce(scalar)  # the batch's loss
+        dist.all_reduce(scalar)  # the stop flag
+        parts: list[Any] = [None, None]
+        dist.all_gather_object(parts, [scores, targets])  # the scores for the round's measurements
+    answers.put((rank, time.perf_counter() - start))
+    dist.destroy_process_group()
+
+
+def communication_time(parameters: int, batches: int, threads: int) -> float:
+    store = dist.TCPStore("127.0.0.1", 0, 2, is_master=True, wait_for_workers=False, timeout=datetime.timedelta(seconds=60))
+    context = multiprocessing.get_context("spawn")
+    answers = context.Queue()
+    workers = [context.Process(target=_communicate, args=(rank, store.port, parameters, batches, threads, answers)) for rank in (0, 1)]
+    for worker in workers:
+        worker.start()
+    times = [answers.get(timeout=300)[1] for _ in workers]
+    for worker in workers:
+        worker.join(60)
+    return max(times)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=12800)
+    parser.add_argument("--repeats", type=int, default=2)
+    options = parser.parse_args(argv)
+    data = datasets.load("FashionMNIST", split="train")
+    training = data.subset(np.arange(options.examples))
+    net = initialized_cnn(data.class_names)
+    parameters = sum(int(a.size) for a in _arrays(net))
+    one, one_thread, two, two_wall = [], [], [], []
+    threads = torch.get_num_threads()
+    for repeat in range(options.repeats):
+        loop, _, _ = train(net, training, 1)
+        one.append(loop)
+        # one process on one thread: on busy shared cores a second thread can cost more than it gives
+        torch.set_num_threads(1)
+        loop1, _, _ = train(net, training, 1)
+        torch.set_num_threads(threads)
+        one_thread.append(loop1)
+        loop2, wall, results = train(net, training, 2)
+        two.append(loop2)
+        two_wall.append(wall)
+        print(f"repeat {repeat + 1}: 1 process {loop:.1f} s ({threads} threads), {loop1:.1f} s (1 thread); 2 processes {loop2:.1f} s (with starting the worker {wall:.1f} s); {results['AutomaticChoices']['target_device']}")
+    batches = -(-options.examples // BATCH)
+    communicating = communication_time(parameters, batches, max(1, threads // 2))
+    median_one, median_two = statistics.median(one), statistics.median(two)
+    print(f"notebook CNN, {options.examples} Fashion-MNIST examples, batch {BATCH}, {parameters} parameters, {batches} batches a round")
+    print(f"round time 2 processes / 1 process: {median_two / median_one:.2f} (medians {median_two:.1f} s / {median_one:.1f} s); "
+          f"with starting the worker: {statistics.median(two_wall) / median_one:.2f}; against 1 process on 1 thread: {median_two / statistics.median(one_thread):.2f}")
+    print(f"communication: {communicating:.2f} s a round = {communicating / median_two:.0%} of the 2-process round "
+          f"({1000 * communicating / batches:.1f} ms a batch for {4 * parameters / 1e6:.2f} MB of gradients and the small collectives)")
+    return 0
+
+
+def _arrays(net: Any) -> list[Any]:
+    from symnet.engine import compiled
+
+    return [tensor.detach().numpy() for tensor in compiled(net).parameters()]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
