@@ -115,6 +115,14 @@ def test_checkpoints_resume_on_another_number_of_processes(tmp_path: Path) -> No
     assert again["RoundLossList"] == pytest.approx(straight["RoundLossList"], rel=1e-5)
 
 
+def test_a_time_goal_stops_every_process_after_the_same_batch() -> None:
+    # the processes follow rank 0's clock (Runner.main_value): one schedule, one last batch, no process left waiting
+    train, _ = _data()
+    results = NetTrain(_classifier(), train, All, time_goal=0.5, target_device=("cpu", 2), **OPTIONS)
+    assert results["ReasonTrainingStopped"] == "TimeGoal"
+    assert results["TotalBatches"] == len(results["BatchLossList"]) >= 1
+
+
 def test_a_worker_that_dies_ends_the_run_with_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     train, _ = _data()
     monkeypatch.setenv(TEST_EXIT, "1:3")  # rank 1 ends abruptly (os._exit(17)) before its 3rd batch
