@@ -134,6 +134,11 @@ class CompiledNet(nn.Module):
         # In a single chain, wire -> how many steps compute it (the input wire: none).
         self._chain_depth = {self.input_wires[0]: 0, **{outs[0]: i + 1 for i, (_, _, outs) in enumerate(self._steps)}} if self._single_chain else {}
         self._uses_lengths = any(layer.uses_lengths for layer in self._layers)
+        # the wires each step reads for the last time: run() lets go of their values there, so an
+        # evaluation holds a few activations at a time, not every one (a 6-block transformer's
+        # elementwise steps ran at half speed on memory that was never reused)
+        last_read = {wire: index for index, (_, ins, _) in enumerate(self.plan.steps) for wire in ins}
+        self._released: list[tuple[int, ...]] = [tuple(w for w in dict.fromkeys(ins) if last_read[w] == index) for index, (_, ins, _) in enumerate(self.plan.steps)]
 
     def _step_function(self, index: int) -> Any:
         """What computes step ``index``: its leaf's forward, or for an operator, its
@@ -150,6 +155,9 @@ class CompiledNet(nn.Module):
         :meth:`run` (a layer that shortens its sequence passes shorter lengths on)."""
         steps = [(self._step_function(i), ins, outs, self.plan.leaves[i][1]) for i, ins, outs in sub.steps]
         in_wires, out_wires = list(sub.inputs.values()), list(sub.outputs.values())
+        last_read = {wire: index for index, (_, ins, _) in enumerate(sub.steps) for wire in ins}
+        # as in run(): a value is let go after its last reader (the member's outputs are kept)
+        released = [tuple(w for w in dict.fromkeys(ins) if last_read[w] == index and w not in out_wires) for index, (_, ins, _) in enumerate(sub.steps)]
 
         def run(*inputs: torch.Tensor, lengths: torch.Tensor | None = None) -> list[torch.Tensor]:
             values: list[Any] = [None] * sub.wire_count
@@ -160,7 +168,7 @@ class CompiledNet(nn.Module):
                     wire_lengths[wire] = lengths
             for wire, x in zip(in_wires, inputs):
                 values[wire] = x
-            for function, ins, outs, layer in steps:
+            for (function, ins, outs, layer), dead in zip(steps, released):
                 if not ins:
                     result = function()
                     result = result.unsqueeze(0).expand(inputs[0].shape[0], *result.shape)
@@ -175,6 +183,8 @@ class CompiledNet(nn.Module):
                         values[wire] = value
                 if wire_lengths is not None:
                     self._step_lengths(layer, ins, outs, wire_lengths)
+                for wire in dead:
+                    values[wire] = None
             return [values[w] for w in out_wires]
 
         return run
@@ -222,7 +232,8 @@ class CompiledNet(nn.Module):
             values[wire] = x
         wire_lengths = self._input_lengths(lengths) if has_lengths else None
         batch = inputs[0].shape[0] if inputs else 1
-        for (module, ins, outs), layer in zip(self._steps, self._layers):
+        wanted = set(wires)
+        for (module, ins, outs), layer, released in zip(self._steps, self._layers, self._released):
             if ins:
                 if wire_lengths is not None and layer.uses_lengths:
                     result = module(*[values[i] for i in ins], lengths=wire_lengths[ins[layer.lengths_input()]])
@@ -238,6 +249,9 @@ class CompiledNet(nn.Module):
                     values[wire] = value
             if wire_lengths is not None:
                 self._step_lengths(layer, ins, outs, wire_lengths)
+            for wire in released:
+                if wire not in wanted:
+                    values[wire] = None
         return [values[w] for w in wires]
 
     def wire_lengths(self, wires: Sequence[int], lengths: Sequence[torch.Tensor | None] | None) -> list[torch.Tensor | None]:
