@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +127,7 @@ class CompiledNet(nn.Module):
         # microseconds per layer, which is most of the overhead of evaluating one example.
         self._steps = [(self._step_function(i), ins, outs) for i, ins, outs in self.plan.steps]
         self._layers = [self.plan.leaves[i][1] for i, _, _ in self.plan.steps]
+        self._graph_steps = [(function, ins, outs, layer) for (function, ins, outs), layer in zip(self._steps, self._layers)]
         self.input_wires = tuple(self.plan.inputs[p] for p in net.input_ports())
         self.output_wires = tuple(self.plan.outputs[p] for p in net.output_ports())
         self.channels_last = False
@@ -134,11 +135,7 @@ class CompiledNet(nn.Module):
         # In a single chain, wire -> how many steps compute it (the input wire: none).
         self._chain_depth = {self.input_wires[0]: 0, **{outs[0]: i + 1 for i, (_, _, outs) in enumerate(self._steps)}} if self._single_chain else {}
         self._uses_lengths = any(layer.uses_lengths for layer in self._layers)
-        # the wires each step reads for the last time: run() lets go of their values there, so an
-        # evaluation holds a few activations at a time, not every one (a 6-block transformer's
-        # elementwise steps ran at half speed on memory that was never reused)
-        last_read = {wire: index for index, (_, ins, _) in enumerate(self.plan.steps) for wire in ins}
-        self._released: list[tuple[int, ...]] = [tuple(w for w in dict.fromkeys(ins) if last_read[w] == index) for index, (_, ins, _) in enumerate(self.plan.steps)]
+        self._released = _last_reads(self.plan.steps)
 
     def _step_function(self, index: int) -> Any:
         """What computes step ``index``: its leaf's forward, or for an operator, its
@@ -155,9 +152,7 @@ class CompiledNet(nn.Module):
         :meth:`run` (a layer that shortens its sequence passes shorter lengths on)."""
         steps = [(self._step_function(i), ins, outs, self.plan.leaves[i][1]) for i, ins, outs in sub.steps]
         in_wires, out_wires = list(sub.inputs.values()), list(sub.outputs.values())
-        last_read = {wire: index for index, (_, ins, _) in enumerate(sub.steps) for wire in ins}
-        # as in run(): a value is let go after its last reader (the member's outputs are kept)
-        released = [tuple(w for w in dict.fromkeys(ins) if last_read[w] == index and w not in out_wires) for index, (_, ins, _) in enumerate(sub.steps)]
+        released, keep = _last_reads(sub.steps), frozenset(out_wires)
 
         def run(*inputs: torch.Tensor, lengths: torch.Tensor | None = None) -> list[torch.Tensor]:
             values: list[Any] = [None] * sub.wire_count
@@ -168,23 +163,7 @@ class CompiledNet(nn.Module):
                     wire_lengths[wire] = lengths
             for wire, x in zip(in_wires, inputs):
                 values[wire] = x
-            for (function, ins, outs, layer), dead in zip(steps, released):
-                if not ins:
-                    result = function()
-                    result = result.unsqueeze(0).expand(inputs[0].shape[0], *result.shape)
-                elif wire_lengths is not None and layer.uses_lengths:
-                    result = function(*[values[i] for i in ins], lengths=wire_lengths[ins[layer.lengths_input()]])
-                else:
-                    result = function(*[values[i] for i in ins])
-                if len(outs) == 1:
-                    values[outs[0]] = result
-                else:
-                    for wire, value in zip(outs, result):
-                        values[wire] = value
-                if wire_lengths is not None:
-                    self._step_lengths(layer, ins, outs, wire_lengths)
-                for wire in dead:
-                    values[wire] = None
+            self._walk(steps, released, keep, values, wire_lengths, inputs[0].shape[0] if inputs else 1)
             return [values[w] for w in out_wires]
 
         return run
@@ -231,17 +210,23 @@ class CompiledNet(nn.Module):
         for wire, x in zip(self.input_wires, inputs):
             values[wire] = x
         wire_lengths = self._input_lengths(lengths) if has_lengths else None
-        batch = inputs[0].shape[0] if inputs else 1
-        wanted = set(wires)
-        for (module, ins, outs), layer, released in zip(self._steps, self._layers, self._released):
-            if ins:
-                if wire_lengths is not None and layer.uses_lengths:
-                    result = module(*[values[i] for i in ins], lengths=wire_lengths[ins[layer.lengths_input()]])
-                else:
-                    result = module(*[values[i] for i in ins])
-            else:  # a layer with no input (NetArrayLayer): its output is the same for every example
-                result = module()
+        self._walk(self._graph_steps, self._released, set(wires), values, wire_lengths, inputs[0].shape[0] if inputs else 1)
+        return [values[w] for w in wires]
+
+    def _walk(self, steps: Sequence[tuple[Any, tuple[int, ...], tuple[int, ...], Layer]], released: Sequence[tuple[int, ...]], keep: Set[int],
+              values: list[Any], wire_lengths: list[torch.Tensor | None] | None, batch: int) -> None:
+        """Compute ``steps`` (function, input wires, output wires, layer) into ``values`` in
+        place, for the whole net (:meth:`run`) and for an operator's member net alike: layers that
+        use lengths get their input's, lengths follow the wires, and each value is let go after
+        its last reader unless it is in ``keep``."""
+        for (function, ins, outs, layer), dead in zip(steps, released):
+            if not ins:  # a layer with no input (NetArrayLayer): its output is the same for every example
+                result = function()
                 result = result.unsqueeze(0).expand(batch, *result.shape)
+            elif wire_lengths is not None and layer.uses_lengths:
+                result = function(*[values[i] for i in ins], lengths=wire_lengths[ins[layer.lengths_input()]])
+            else:
+                result = function(*[values[i] for i in ins])
             if len(outs) == 1:
                 values[outs[0]] = result
             else:
@@ -249,10 +234,9 @@ class CompiledNet(nn.Module):
                     values[wire] = value
             if wire_lengths is not None:
                 self._step_lengths(layer, ins, outs, wire_lengths)
-            for wire in released:
-                if wire not in wanted:
+            for wire in dead:
+                if wire not in keep:
                     values[wire] = None
-        return [values[w] for w in wires]
 
     def wire_lengths(self, wires: Sequence[int], lengths: Sequence[torch.Tensor | None] | None) -> list[torch.Tensor | None]:
         """Each example's length along the first axis of each of ``wires``, given the inputs'
@@ -398,6 +382,14 @@ def compiled(net: Layer, target_device: str = "cpu", working_precision: str = "R
     precision = precision_of(working_precision, allow_mixed=False, where="compiled")
     check_initialized(net)
     return CompiledNet(net).to(device=_device(target_device), dtype=dtype_of(precision)).eval()
+
+
+def _last_reads(steps: Sequence[tuple[int, tuple[int, ...], tuple[int, ...]]]) -> list[tuple[int, ...]]:
+    """For each step, the wires it reads for the last time. Running lets go of their values there,
+    so an evaluation holds a few activations at a time, not every one (a 6-block transformer's
+    elementwise steps ran at half speed on memory that was never reused)."""
+    last_read = {wire: index for index, (_, ins, _) in enumerate(steps) for wire in ins}
+    return [tuple(w for w in dict.fromkeys(ins) if last_read[w] == index) for index, (_, ins, _) in enumerate(steps)]
 
 
 def uninitialized_layers(net: Layer) -> list[tuple[tuple[str, ...], Layer]]:
