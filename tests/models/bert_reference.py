@@ -1,5 +1,6 @@
 """all-MiniLM-L6-v2 written out in plain PyTorch, independent of symnet's layers: the reference
-the symnet net is checked against (tests) and timed against (bench/bench_models.py).
+the symnet net is checked against (tests) and timed against (bench/bench_minilm.py); and
+:class:`TransformersMiniLM`, the same checkpoint run by Hugging Face ``transformers`` itself.
 
 It follows Hugging Face's ``BertModel`` and sentence-transformers' pooling line by line, reading
 the tensors of the checkpoint by their own names: tokenize (the ``tokenizers`` library, padding to
@@ -69,5 +70,26 @@ class MiniLMReference(torch.nn.Module):
         ids, mask = self.tokenize(texts)
         vectors = self.token_vectors(ids, mask)
         weights = mask.unsqueeze(-1).to(vectors.dtype)
+        mean = (vectors * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+        return F.normalize(mean, p=2, dim=1)
+
+
+class TransformersMiniLM(torch.nn.Module):
+    """Sentence embeddings as sentence-transformers computes them for all-MiniLM-L6-v2, from the
+    package's model directory: Hugging Face's tokenizer and ``BertModel`` (the real implementation,
+    not a transcription), the mean over real tokens, unit length."""
+
+    def __init__(self, directory: str) -> None:
+        super().__init__()
+        from transformers import AutoTokenizer, BertModel
+
+        self.tokenizer = AutoTokenizer.from_pretrained(directory)
+        self.model = BertModel.from_pretrained(directory).eval()
+
+    def forward(self, texts: list[str]) -> torch.Tensor:
+        # sentence_bert_config.json's max_seq_length: 256 tokens
+        encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+        vectors = self.model(**encoded).last_hidden_state
+        weights = encoded["attention_mask"].unsqueeze(-1).to(vectors.dtype)
         mean = (vectors * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
         return F.normalize(mean, p=2, dim=1)

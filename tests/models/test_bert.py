@@ -12,7 +12,7 @@ from symnet.models import NetModel, registry
 from symnet.models import weights as weights_module
 from symnet.models.bert import ARCHITECTURE, MINILM_L6, NAME, TOKENIZER_FILE, WEIGHTS, BertConfiguration, bert_encoder, minilm_sentence_net, sentence_encoder
 from symnet.models.weights import package_file, read_state_dict, sha256_of, trainable_count
-from tests.models.bert_reference import MiniLMReference
+from tests.models.bert_reference import MiniLMReference, TransformersMiniLM
 
 #: all-MiniLM-L6-v2's published size (BertModel with its pooler)
 PUBLISHED_PARAMETERS = 22_713_216
@@ -76,6 +76,21 @@ def test_sentence_embeddings_equal_the_plain_pytorch_reference(minilm, reference
     np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-5)
     # one text alone: no padding at all, the same vector
     np.testing.assert_allclose(minilm(TEXTS[4]), expected[4], atol=1e-5)
+
+
+@pytest.mark.minilm_weights
+def test_sentence_embeddings_equal_hugging_face_transformers(minilm):
+    # the real implementation: transformers' tokenizer and BertModel on the package's model directory
+    pytest.importorskip("transformers", reason="the dev extra installs transformers")
+    directory = package_file(WEIGHTS.package, "model/config.json", WEIGHTS.distribution).parent
+    reference = TransformersMiniLM(str(directory))
+    with torch.inference_mode():
+        expected = reference(TEXTS).numpy()
+    np.testing.assert_allclose(minilm(TEXTS), expected, atol=1e-5)
+    # the tokenizers agree too, on the text cut at 256 tokens and on the short one
+    encoded = reference.tokenizer(TEXTS, padding=True, truncation=True, max_length=256)
+    assert [len(ids) for ids in encoded["input_ids"]] == [256] * len(TEXTS)
+    assert sum(encoded["attention_mask"][5]) == 256 and sum(encoded["attention_mask"][4]) < 8
 
 
 @pytest.mark.minilm_weights
