@@ -5,6 +5,10 @@ inverted residual blocks (``features.1`` … ``features.17``: a 1×1 expansion, 
 linear 1×1 projection; the input added back when the block keeps the shape), ``features.18`` a
 1×1 convolution to 1280 channels, global mean pooling and ``classifier`` (dropout, 1,000
 classes). Convolutions pad symmetrically, as torch does (not TensorFlow's "same").
+
+timm's ``mobilenetv2_100`` computes the same net under other names (``conv_stem``, ``bn1``,
+``blocks.<stage>.<index>.conv_pw`` …, ``conv_head``, ``bn2``, ``classifier``): both layouts are
+read, recognised by their names (:func:`timm_mapping`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from ..ports import NetPort
 from .entries import Model
 from .imagenet import imagenet_decoder
 from .resnet import torch_imagenet_encoder
-from .weights import dotted_mapping
+from .weights import BATCH_NORM_ARRAYS, dotted_mapping
 
 NAME = "MobileNetV2"
 #: (expansion, output channels, repeats, first stride) of each stage
@@ -58,15 +62,48 @@ def mobilenet_v2(input: Any = None, output: Any = None) -> NetChain:
     return NetChain(layers, input=torch_imagenet_encoder() if input is None else input, output=imagenet_decoder() if output is None else output)
 
 
+def timm_mapping() -> dict[tuple[str, ...], str]:
+    """symnet array → key of a timm ``mobilenetv2_100`` state dict.
+
+    timm numbers blocks by stage (``blocks.2.1``) and names the convolutions by role: the first
+    stage's depthwise-separable block has ``conv_dw, bn1, conv_pw, bn2``; the inverted residuals
+    ``conv_pw`` (expansion), ``bn1``, ``conv_dw``, ``bn2``, ``conv_pwl`` (projection), ``bn3``.
+    """
+    mapping: dict[tuple[str, ...], str] = {}
+
+    def unit(conv: tuple[str, ...], norm: tuple[str, ...], name: str, norm_name: str) -> None:
+        mapping[(*conv, "Weights")] = f"{name}.weight"
+        mapping.update({(*norm, array): f"{norm_name}.{key}" for array, key in BATCH_NORM_ARRAYS.items()})
+
+    unit(("features", "0", "0"), ("features", "0", "1"), "conv_stem", "bn1")
+    block = 1
+    for stage, (expansion, _, repeats, _) in enumerate(STAGES):
+        for index in range(repeats):
+            path, prefix = ("features", str(block), "conv"), f"blocks.{stage}.{index}"
+            if expansion == 1:
+                unit((*path, "0", "0"), (*path, "0", "1"), f"{prefix}.conv_dw", f"{prefix}.bn1")
+                unit((*path, "1"), (*path, "2"), f"{prefix}.conv_pw", f"{prefix}.bn2")
+            else:
+                unit((*path, "0", "0"), (*path, "0", "1"), f"{prefix}.conv_pw", f"{prefix}.bn1")
+                unit((*path, "1", "0"), (*path, "1", "1"), f"{prefix}.conv_dw", f"{prefix}.bn2")
+                unit((*path, "2"), (*path, "3"), f"{prefix}.conv_pwl", f"{prefix}.bn3")
+            block += 1
+    unit(("features", str(block), "0"), ("features", str(block), "1"), "conv_head", "bn2")
+    mapping[("classifier", "1", "Weights")] = "classifier.weight"
+    mapping[("classifier", "1", "Biases")] = "classifier.bias"
+    return mapping
+
+
 MODELS = [
     Model(
         name=NAME,
         build=mobilenet_v2,
         task="Classification",
-        description="MobileNetV2 (width 1.0): inverted residual blocks for the 1,000 ImageNet classes (architecture; weights from a torchvision state dict).",
+        description="MobileNetV2 (width 1.0): inverted residual blocks for the 1,000 ImageNet classes (architecture; weights from a torchvision or timm state dict).",
         source={"Creator": "Mark Sandler, Andrew Howard, Menglong Zhu, Andrey Zhmoginov, Liang-Chieh Chen", "Date": "2018", "Source": "MobileNetV2: Inverted Residuals and Linear Bottlenecks, arXiv:1801.04381"},
         torch_mapping=lambda: dotted_mapping(mobilenet_v2()),
+        timm_mapping=timm_mapping,
     )
 ]
 
-__all__ = ["MODELS", "NAME", "inverted_residual", "mobilenet_v2"]
+__all__ = ["MODELS", "NAME", "inverted_residual", "mobilenet_v2", "timm_mapping"]

@@ -9,7 +9,7 @@ Options: ``input=`` and ``output=`` replace the net's encoder and decoder (or fi
 shapes), as Wolfram's ``NetModel[…, "Input" -> spec]``; ``weights=`` fills the architecture from
 a PyTorch state dict file (safetensors, or a ``torch.save`` file read with
 ``weights_only=True``) in the layout of the architecture's usual PyTorch implementation
-(torchvision's names for ResNet, VGG, MobileNetV2), or in timm's (ResNet, EfficientNet-Lite0),
+(torchvision's names for ResNet, VGG, MobileNetV2), or in timm's (ResNet, VGG, MobileNetV2, EfficientNet-Lite0),
 recognised by its names; ``sha256=`` checks that file first. A URL
 is downloaded once into the cache (``$SYMNET_CACHE/models``, else ``~/.cache/symnet/models``);
 it needs ``sha256=``, and a file whose checksum differs is deleted, never cached.
