@@ -10,6 +10,7 @@ from . import display as _display
 from . import evaluation as _evaluation
 from . import formula as _formula
 from . import notebook as _notebook
+from . import split_evaluation as _split_evaluation
 from .coders import NetDecoder, NetEncoder
 from .coders import base as _coders_base
 from .containers.chain import NetChain
@@ -51,6 +52,7 @@ from .unfold import NetStateObject, NetUnfold
 # Layer is a pure specification at the bottom of the package; what a net does when called and
 # how it shows itself live above it and are attached here, once, for every layer class.
 _layers_base.attach("call", _evaluation.evaluate)
+_evaluation.split_batches = _split_evaluation.split_batches  # net(x) on several processes (target_device=("cpu", n))
 _layers_base.attach("symbolic", _formula.evaluate_symbolic)
 _layers_base.attach("is_symbolic", _formula.is_symbolic)
 _layers_base.attach("repr", _display.layer_repr)

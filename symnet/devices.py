@@ -125,20 +125,20 @@ def parse_target_device(value: Any, *, where: str = "NetTrain", cuda_devices: in
                    fix='Give a device name, or a pair (device, number of processes).')
 
 
-def evaluation_device(value: Any, where: str) -> str:
-    """The device ``net(x)`` and NetMeasurements compute on, for any target_device form.
+def evaluation_placement(value: Any, where: str, *, cuda_devices: int | None = None) -> Placement:
+    """Where ``net(x)`` and NetMeasurements compute, for any target_device form.
 
-    ``("cpu", n)`` evaluates in this process: its threads already use every core, and more
-    processes would only copy the data between them. Splitting a batch over several GPUs is not
-    done yet: ``("cuda", n)`` with n > 1 says so rather than silently using one GPU.
+    A one-device form computes in this process. ``("cpu", n)``, ``("cuda", n)`` and
+    ``("cuda", "All")`` split the examples over n processes (:mod:`symnet.split_evaluation`):
+    rank 0, this process, computes on ``placement.device_for(0)``, worker k on ``device_for(k)``.
+
+    >>> evaluation_placement(("cuda", "All"), "NetChain", cuda_devices=2).device_for(1)
+    'cuda:1'
     """
     if isinstance(value, str):
-        return device_name(value)
-    placement = parse_target_device(value, where=where)
-    if placement.kind == "cuda" and placement.processes > 1:
-        raise NetError(f"{where}: target_device={value!r}: evaluation on several GPUs at once is not supported yet.",
-                       fix='Use target_device="cuda" (one GPU), or NetTrain for training on several.')
-    return placement.device
+        name = device_name(value) if cuda_devices is None else value.lower().replace("gpu", "cuda")
+        return Placement("cuda" if name.startswith("cuda") else "cpu", 1, name)
+    return parse_target_device(value, where=where, cuda_devices=cuda_devices)
 
 
 def backend_for(placement: Placement) -> str:
@@ -146,4 +146,4 @@ def backend_for(placement: Placement) -> str:
     return "nccl" if placement.kind == "cuda" else "gloo"
 
 
-__all__ = ["Placement", "backend_for", "device_name", "evaluation_device", "parse_target_device", "usable_cores", "visible_cuda_devices"]
+__all__ = ["Placement", "backend_for", "device_name", "evaluation_placement", "parse_target_device", "usable_cores", "visible_cuda_devices"]

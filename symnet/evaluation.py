@@ -15,20 +15,25 @@ Coders: an encoder on an input port is any object with ``port_type`` (a TensorTy
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
 from .containers.tree import is_container
-from .devices import evaluation_device
+from .devices import Placement, evaluation_placement
 from .engine import Automatic, CompiledNet, Plan, _cache, cached_module, path_text, run_batches
 from .errors import NetError, closest, one_of
 from .layers.base import Layer
 from .ports import NetPort, NetPortGradient
 from .prepare import Prepared, batch_size_of, bf16_supported, dtype_of, precision_of, prepare_inputs
 from .types import VARYING, TensorType
+
+#: Runs a prepared batch over several processes when target_device asks for them. The process
+#: machinery (symnet.workers) sits above evaluation in the path of data, so symnet/__init__ plugs
+#: :func:`symnet.split_evaluation.split_batches` in here, as it attaches ``Layer.__call__``.
+split_batches: Callable[..., list[torch.Tensor]] | None = None
 
 
 def _resolve_path(net: Layer, path: Sequence[Any], what: str) -> tuple[tuple[str, ...], Layer, str | None]:
@@ -132,7 +137,8 @@ def evaluate(
     precision = precision_of(working_precision, where=net.kind)
     batch_size = batch_size_of(batch_size, net.kind)
     dtype = dtype_of(precision)
-    device = evaluation_device(target_device, net.kind)
+    placement = evaluation_placement(target_device, net.kind)
+    device = placement.device_for(0)
     mixed = precision == "Mixed" and bf16_supported(device)
     if net.variadic and isinstance(data, list | tuple) and len(data) > 1 and len(data) != len(net.input_ports()) and not isinstance(net.input, list):
         # ThreadingLayer("Plus")([a, b, c]): a list gives one input per port, however many.
@@ -144,7 +150,7 @@ def evaluate(
     prepared = prepare_inputs(net, data, dtype, coders)
     runnable = refined_for_data(net, prepared.tensors, prepared.lengths)
     module = cached_module(runnable, device, dtype)
-    run = _Run(net, runnable, module, prepared, coders, batch_size, device, evaluation_mode == "Train", mixed)
+    run = _Run(net, runnable, module, prepared, coders, batch_size, placement, evaluation_mode == "Train", mixed, dtype)
     requests = port if isinstance(port, list) else [port]
     results = [run.answer(request) for request in requests]
     return results if isinstance(port, list) else results[0]
@@ -153,11 +159,17 @@ def evaluate(
 class _Run:
     """One evaluation: the prepared inputs and the module that answers each requested port."""
 
-    def __init__(self, net: Layer, runnable: Layer, module: CompiledNet, prepared: Prepared, coders: dict[str, Any], batch_size: int | None, device: str, training: bool, mixed: bool) -> None:
+    def __init__(self, net: Layer, runnable: Layer, module: CompiledNet, prepared: Prepared, coders: dict[str, Any], batch_size: int | None,
+                 placement: Placement, training: bool, mixed: bool, dtype: torch.dtype) -> None:
         self.net, self.runnable, self.module, self.prepared, self.coders = net, runnable, module, prepared, coders
-        self.batch_size, self.device, self.training, self.mixed = batch_size, device, training, mixed
+        self.batch_size, self.placement, self.device, self.training, self.mixed = batch_size, placement, placement.device_for(0), training, mixed
+        self.dtype = dtype
 
     def values(self, wires: list[int]) -> list[torch.Tensor]:
+        if self.placement.distributed:
+            assert split_batches is not None, "symnet/__init__ plugs in split_batches"
+            return split_batches(self.placement, self.runnable, self.module, self.prepared.tensors, wires, lengths=self.prepared.lengths or None,
+                                 batch_size=self.batch_size, dtype=self.dtype, training=self.training, mixed=self.mixed, where=self.net.kind)
         return run_batches(self.module, self.prepared.tensors, wires, lengths=self.prepared.lengths or None, batch_size=self.batch_size, device=self.device, training=self.training, mixed=self.mixed)
 
     def lengths(self, wires: list[int]) -> list[torch.Tensor | None]:

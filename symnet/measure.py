@@ -13,12 +13,13 @@ import numpy as np
 import torch
 
 from . import metrics
-from .devices import evaluation_device
+from .devices import evaluation_placement
 from .engine import batch_slices, cached_module, run_batches
 from .errors import InputError, NetError, closest
 from .evaluation import refined_for_data
 from .layers.base import Layer
 from .prepare import batch_size_of, bf16_supported, dtype_of, port_column, precision_of
+from .split_evaluation import split_batches
 
 CLASSIFIER = ("Accuracy", "ErrorRate", "Precision", "Recall", "F1Score", "ConfusionMatrix", "ConfusionMatrixPlot", "Perplexity", "TopKAccuracy", "AreaUnderROCCurve")
 REGRESSION = ("MeanSquare", "MeanDeviation")
@@ -94,7 +95,8 @@ def _outputs(net: Layer, inputs: Mapping[str, Any], port: str, *, batch_size: in
     precision = precision_of(working_precision, where=where)
     batch_size = batch_size_of(batch_size, where) or 256
     dtype = dtype_of(precision)
-    device = evaluation_device(target_device, where)
+    placement = evaluation_placement(target_device, where)
+    device = placement.device_for(0)
     mixed = precision == "Mixed" and bf16_supported(device)
     coders = net.coders()
     values = {p: _compact(v) for p, v in inputs.items()}
@@ -106,13 +108,17 @@ def _outputs(net: Layer, inputs: Mapping[str, Any], port: str, *, batch_size: in
         raise NetError("NetMeasurements: the data has no examples.")
     columns = {p: port_column(net, p, v, coders.get(p), dtype, f"{where}: input {p}", batch=True)[0] for p, v in values.items()}
     pieces, piece_lengths = [], []
-    for part in batch_slices(count, batch_size):
+    # on several processes the whole set is split once, and each process batches its own share
+    for part in [slice(0, count)] if placement.distributed else batch_slices(count, batch_size):
         tensors = {p: column.batch(part) for p, column in columns.items()}
         lengths = {p: column.lengths[part] for p, column in columns.items() if column.lengths is not None}
         runnable = refined_for_data(net, tensors, lengths)
         module = cached_module(runnable, device, dtype)
         wire = module.plan.outputs[port]
-        (value,) = run_batches(module, tensors, [wire], lengths=lengths or None, batch_size=batch_size, device=device, mixed=mixed)
+        if placement.distributed:
+            (value,) = split_batches(placement, runnable, module, tensors, [wire], lengths=lengths or None, batch_size=batch_size, dtype=dtype, mixed=mixed, where=where)
+        else:
+            (value,) = run_batches(module, tensors, [wire], lengths=lengths or None, batch_size=batch_size, device=device, mixed=mixed)
         value = value.detach().to("cpu")
         (output_lengths,) = module.wire_lengths([wire], [lengths.get(p) for p in runnable.input_ports()]) if lengths else (None,)
         if output_lengths is not None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from symnet import All, LinearLayer, NetChain, NetError, NetInitialize, NetMeasurements
-from symnet.devices import Placement, backend_for, evaluation_device, parse_target_device, usable_cores
+from symnet.devices import Placement, backend_for, evaluation_placement, parse_target_device, usable_cores
 
 
 @pytest.mark.parametrize(("value", "gpus", "expected"), [
@@ -63,10 +63,21 @@ def test_cuda_without_a_gpu_says_none_is_visible() -> None:
         parse_target_device("cuda")
 
 
-def test_evaluation_accepts_every_form_and_computes_in_this_process() -> None:
+def test_evaluation_places_one_device_in_this_process_and_several_as_processes() -> None:
+    assert evaluation_placement("cpu", "NetChain") == Placement("cpu", 1, "cpu")
+    assert evaluation_placement(("cpu", 4), "NetChain") == Placement("cpu", 4, "cpu")
+    # ("cuda", "All") takes the same path as ("cpu", n): one process per visible GPU, rank k on GPU k
+    gpus = evaluation_placement(("cuda", "All"), "NetChain", cuda_devices=3)
+    assert gpus == Placement("cuda", 3, "cuda")
+    assert [gpus.device_for(rank) for rank in range(3)] == ["cuda:0", "cuda:1", "cuda:2"]
+    assert evaluation_placement("cuda:1", "NetChain", cuda_devices=2) == Placement("cuda", 1, "cuda:1")
+    assert evaluation_placement(("cuda", 1), "NetChain", cuda_devices=2).device_for(0) == "cuda"
+
+
+def test_evaluation_on_gpus_without_one_says_so() -> None:
     net = NetInitialize(NetChain([LinearLayer(3)], input=2))
     x = np.random.default_rng(0).normal(size=(7, 2)).astype(np.float32)
-    np.testing.assert_array_equal(net(x, target_device=("cpu", 2)), net(x))
-    assert evaluation_device(("cpu", 4), "NetChain") == "cpu"
     with pytest.raises(NetError, match=r"NetMeasurements: target_device=\('cuda', 2\) asks for CUDA GPUs, but no CUDA device is visible"):
         NetMeasurements(net, (x, np.zeros((7, 3), np.float32)), "MeanSquare", target_device=("cuda", 2))
+    with pytest.raises(NetError, match=r"NetChain: target_device=\('cuda', 'All'\) asks for CUDA GPUs, but no CUDA device is visible"):
+        net(x, target_device=("cuda", "All"))

@@ -23,7 +23,6 @@ training loop; the runner makes them agree (see the protocol in :mod:`symnet.tra
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -33,13 +32,10 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ..errors import NetError
+from ..workers import TEST_EXIT, ProcessFailed, exit_for_test, shares
 from .data import Table
 from .runner import SingleProcessRunner
 from .sequences import batch_lengths, real_positions
-
-
-class ProcessFailed(NetError):
-    """A process of a distributed run died, hung or failed: the run cannot go on."""
 
 
 class _Run(nn.Module):
@@ -51,23 +47,6 @@ class _Run(nn.Module):
 
     def forward(self, *inputs: torch.Tensor, lengths: list[torch.Tensor | None] | None = None) -> list[torch.Tensor]:
         return self.module.run(list(inputs), self.wires, lengths)  # type: ignore[operator]
-
-
-def shares(size: int, world: int) -> list[tuple[int, int]]:
-    """(start, stop) of each rank's contiguous share of ``size`` examples, as even as they can be.
-
-    >>> shares(5, 2)
-    [(0, 3), (3, 5)]
-    >>> shares(1, 2)
-    [(0, 1), (1, 1)]
-    """
-    base, extra = divmod(size, world)
-    bounds, start = [], 0
-    for rank in range(world):
-        stop = start + base + (1 if rank < extra else 0)
-        bounds.append((start, stop))
-        start = stop
-    return bounds
 
 
 class DistributedRunner(SingleProcessRunner):
@@ -125,7 +104,7 @@ class DistributedRunner(SingleProcessRunner):
     def step(self, batch: dict[str, torch.Tensor], factor: float) -> float | None:
         size = next(iter(batch.values())).shape[0]
         start, stop = shares(size, self.world)[self.rank]
-        _exit_for_test(self.rank)
+        exit_for_test(self.rank)
         # an empty share (a last batch smaller than the ranks) runs one example with weight 0: its
         # backward still reaches every parameter, so this rank joins DDP's all-reduce and nothing hangs
         weight = (stop - start) * self.world / size
@@ -216,21 +195,4 @@ class _Guard:
         return False
 
 
-TEST_EXIT = "SYMNET_TEST_EXIT_RANK"
-
-
-def _exit_for_test(rank: int) -> None:
-    """Fault injection for the tests: ``SYMNET_TEST_EXIT_RANK="1:3"`` ends rank 1 abruptly before its 3rd batch (as a killed process would)."""
-    spec = os.environ.get(TEST_EXIT)
-    if not spec:
-        return
-    target, batch = (int(part) for part in spec.split(":"))
-    if target != rank:
-        return
-    count = int(os.environ.get(TEST_EXIT + "_COUNT", "0")) + 1
-    os.environ[TEST_EXIT + "_COUNT"] = str(count)
-    if count >= batch:
-        os._exit(17)
-
-
-__all__ = ["DistributedRunner", "ProcessFailed", "shares"]
+__all__ = ["TEST_EXIT", "DistributedRunner", "ProcessFailed", "shares"]
