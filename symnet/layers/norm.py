@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from ..errors import NetError, ShapeError, number
 from ..types import VARYING, TensorType
 from .base import Layer, same_type
+from .batch_statistics import global_batch_norm, shared_weight
 
 
 def _positive_number(kind: str, name: str, value: Any) -> None:
@@ -83,7 +84,8 @@ class BatchNormalizationLayer(Layer):
         return torch.ones(shape) if name in ("Scaling", "MovingVariance") else torch.zeros(shape)
 
     def forward(self, arrays: Mapping[str, torch.Tensor], x: torch.Tensor, training: bool = False) -> torch.Tensor:  # type: ignore[override]
-        if training and x.numel() == x.shape[1]:
+        shared = shared_weight() if training else None
+        if training and x.numel() == x.shape[1] and shared is None:  # a process's share may hold 1 example: the global batch counts
             raise NetError(
                 f"BatchNormalizationLayer: training needs more than one value per channel, but the batch has shape {tuple(x.shape)}; use a batch size above 1."
             )
@@ -92,6 +94,10 @@ class BatchNormalizationLayer(Layer):
             # the moving statistics and normalize with them, so frozen features are the same in training and
             # evaluation. (Evaluating with evaluation_mode="Train" computes no gradients: batch statistics.)
             training = False
+        if training and shared is not None:
+            # a distributed run: statistics over every process's examples (SyncBatchNorm), so N processes equal one
+            return global_batch_norm(x, arrays["MovingMean"], arrays["MovingVariance"], arrays["Scaling"], arrays["Biases"],
+                                     momentum=1 - self.momentum, epsilon=self.epsilon, weight=shared)
         # F.batch_norm updates the moving statistics in place when training.
         return F.batch_norm(
             x, arrays["MovingMean"], arrays["MovingVariance"], arrays["Scaling"], arrays["Biases"],

@@ -8,8 +8,10 @@ training loop; the runner makes them agree (see the protocol in :mod:`symnet.tra
   (``torch.tensor_split``: shares differ by at most one example, rank 0's first). Each rank's mean
   loss is weighted by its share of the batch, so DDP's average of the gradients over the ranks is
   the gradient of the whole batch's mean loss: an N-process run takes the same steps as a
-  1-process run (within float rounding; batch normalization's batch statistics and dropout's
-  masks are per rank, as in any DDP run);
+  1-process run (within float rounding). Batch normalization takes its statistics over the
+  whole batch, all ranks' shares together (:mod:`symnet.layers.batch_statistics`, torch's
+  SyncBatchNorm idea), so a net with BatchNormalizationLayer trains the same way too; dropout's
+  masks are drawn per rank, as in any DDP run;
 - **a share may be empty** (a last batch of fewer examples than ranks): that rank contributes a
   zero loss that still touches every parameter, so DDP's all-reduce happens on every rank and
   nothing waits forever (the hang of Lightning #9851);
@@ -32,6 +34,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ..errors import NetError
+from ..layers.batch_statistics import over_processes
 from ..workers import TEST_EXIT, ProcessFailed, exit_for_test, shares
 from .data import Table
 from .runner import SingleProcessRunner
@@ -112,7 +115,8 @@ class DistributedRunner(SingleProcessRunner):
             start, stop = 0, 1
         local = self.to_device({name: tensor[start:stop] for name, tensor in batch.items()})
         with self.guarded("training on a batch"):
-            with self.autocast():
+            # batch normalization takes its statistics over every rank's share (SyncBatchNorm); a stand-in example counts for nothing
+            with self.autocast(), over_processes(1.0 if weight else 0.0):
                 # each example's sequence lengths travel in the batch (batch axis first), so a share carries its own
                 values = self.parallel(*(local[p] for p in self.input_ports), lengths=batch_lengths(local, self.input_ports))
                 loss = None

@@ -131,6 +131,8 @@ def _train(net: Layer, data: Any, config: TrainConfig, want_confusion: bool, pla
     if place.distributed:
         runner = DistributedRunner(*arguments, describe_failure=place.describe_failure, threads=place.threads)
         automatic["target_device"] = f"{place.world} processes ({place.how}), DistributedDataParallel over {torch.distributed.get_backend()}"
+        if any(layer.kind == "BatchNormalizationLayer" for _, layer in cached.plan.leaves):
+            automatic["batch_normalization"] = f"SyncBatchNorm: batch statistics over the global batch of all {place.world} processes"
     else:
         runner = SingleProcessRunner(*arguments, compile=config.compile)
     if not runner.is_main:
