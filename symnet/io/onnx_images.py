@@ -1,6 +1,6 @@
 """ONNX operators on images → symnet layers: Conv, ConvTranspose, MaxPool, AveragePool,
-GlobalAveragePool, GlobalMaxPool, BatchNormalization and Pad. Each needs the batch first, as
-(batch, channels, …).
+GlobalAveragePool, GlobalMaxPool, BatchNormalization, Pad and Resize. Each needs the batch
+first, as (batch, channels, …).
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .onnx_values import Value, layer_class
+from ..types import Scaled
+from .onnx_values import Value, describe, layer_class
 
 
 def _image(importer: Any, node: Any) -> Value:
@@ -126,9 +127,58 @@ def batch_norm(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
     importer.set(node, importer.graph.add(layer, [value]))
 
 
+#: ONNX Resize's (mode, coordinate_transformation_mode) → ResizeLayer's method: the forms torch
+#: exports for F.interpolate / nn.Upsample ("nearest"; "linear" and "bilinear" without align_corners)
+RESIZE_METHODS = {("nearest", "asymmetric"): "Nearest", ("linear", "half_pixel"): "Bilinear", ("linear", "pytorch_half_pixel"): "Bilinear"}
+
+
+def resize(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
+    value = _image(importer, node)
+    fail = importer.failer(node)
+    mode, transform = attributes.get("mode", "nearest"), attributes.get("coordinate_transformation_mode", "half_pixel")
+    method = RESIZE_METHODS.get((mode, transform))
+    if method is None or (mode == "nearest" and attributes.get("nearest_mode", "round_prefer_floor") != "floor"):
+        rounding = f', nearest_mode "{attributes.get("nearest_mode", "round_prefer_floor")}"' if mode == "nearest" else ""
+        raise fail(f'mode "{mode}" with coordinate_transformation_mode "{transform}"{rounding} is not supported; symnet imports torch\'s "nearest" (asymmetric, floor) '
+                   'and "linear"/"bilinear" with align_corners=False (half_pixel). Fix: export with one of those modes.')
+    if attributes.get("antialias", 0) or attributes.get("axes") is not None or attributes.get("keep_aspect_ratio_policy", "stretch") != "stretch":
+        raise fail("antialias, axes and keep_aspect_ratio_policy are not supported.")
+    inputs = list(node.input) + [""] * 4
+    # opset 10 has Resize(X, scales); from opset 11 on Resize(X, roi, scales, sizes)
+    names = (inputs[1], "") if importer.opset < 11 else (inputs[2], inputs[3])
+    if any(name and importer.constant(name) is None for name in names):
+        raise fail("its scales or sizes are computed from the data; symnet resizes to sizes fixed in the net.")
+    scales, sizes = (importer.constant(name) if name else None for name in names)
+    spatial = value.dims[1:]
+    if sizes is not None and sizes.size:
+        target = [int(d) for d in sizes.reshape(-1)]
+        if len(target) != len(spatial) + 2 or target[1] != value.dims[0]:
+            raise fail(f"sizes {describe(target)} must keep the batch and the {value.dims[0]} channels of the input {describe(value.onnx_shape())}.")
+        out: list[Any] = target[2:]
+    elif scales is not None and scales.size:
+        factors = [float(f) for f in scales.reshape(-1)]
+        if len(factors) != len(spatial) + 2 or factors[:2] != [1.0, 1.0]:
+            raise fail(f"scales {factors} must be 1 on the batch and channel axes and given for each of the {len(spatial)} spatial axes.")
+        out = []
+        for size, factor in zip(spatial, factors[2:]):
+            if not isinstance(size, int):
+                out.append(Scaled(factor))
+                continue
+            # ONNX maps positions with the scale, symnet with size ratios: the same when the size is whole
+            if abs(size * factor - round(size * factor)) > 1e-6:
+                raise fail(f"the scale {factor} of an axis of size {size} gives {size * factor:g} positions; symnet resizes to whole sizes. Fix: export with size= instead of scale_factor=.")
+            out.append(round(size * factor))
+    else:
+        raise fail("it has neither scales nor sizes.")
+    if transform == "pytorch_half_pixel" and 1 in out:
+        raise fail("pytorch_half_pixel resizing to a size of 1 takes the first element, which symnet's ResizeLayer does not.")
+    layer = importer.build(node, layer_class("ResizeLayer"), tuple(out), method=method, input=value.type)
+    importer.set(node, importer.graph.add(layer, [value]))
+
+
 HANDLERS = {
     "Conv": conv, "ConvTranspose": conv_transpose, "MaxPool": pool, "AveragePool": pool, "GlobalAveragePool": global_pool,
-    "GlobalMaxPool": global_pool, "BatchNormalization": batch_norm, "Pad": pad,
+    "GlobalMaxPool": global_pool, "BatchNormalization": batch_norm, "Pad": pad, "Resize": resize,
 }
 
 __all__ = ["HANDLERS"]

@@ -1,7 +1,7 @@
 """Import an ONNX model as a symnet net made of symnet layers (inspectable, trainable, saveable).
 
 What it covers: the operators of common exported CNNs (Conv, BatchNormalization, pooling,
-GlobalAveragePool, Gemm, Flatten …), of transformer encoders (MatMul on sequences and between
+GlobalAveragePool, Gemm, Flatten, Resize …), of transformer encoders (MatMul on sequences and between
 computed tensors, LayerNormalization or its decomposed form, Gelu or its Erf form, Softmax on
 any axis, Transpose, Reshape, Gather as an embedding lookup, Concat, Slice, Split, Squeeze,
 Unsqueeze, ReduceMean, Where for masked_fill with a constant mask …) and recurrent nets (RNN,
