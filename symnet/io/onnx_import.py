@@ -4,8 +4,8 @@ What it covers: the operators of common exported CNNs (Conv, BatchNormalization,
 GlobalAveragePool, Gemm, Flatten, Resize …), of transformer encoders (MatMul on sequences and between
 computed tensors, LayerNormalization or its decomposed form, Gelu or its Erf form, Softmax on
 any axis, Transpose, Reshape, Gather as an embedding lookup, Concat, Slice, Split, Squeeze,
-Unsqueeze, ReduceMean, Where for masked_fill with a constant mask …) and recurrent nets (RNN,
-LSTM, GRU); the full list is
+Unsqueeze, ReduceMean, Where for masked_fill with a constant mask, GatherElements …) and
+recurrent nets (RNN, LSTM, GRU, forward or bidirectional); the full list is
 :func:`supported_operators`.
 A node whose inputs are all constants (the shape arithmetic exporters emit, constant masks) is
 evaluated at import time with ONNX's reference evaluator, whatever its operator. Any other

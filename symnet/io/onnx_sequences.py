@@ -1,6 +1,7 @@
 """ONNX operators on sequences and products: MatMul (a constant matrix, or two computed tensors
 with leading batch axes such as attention's heads), Gemm, Gather (embedding lookups and picking
-elements), RNN, LSTM and GRU onto symnet's recurrent layers.
+elements), GatherElements (torch.gather, as an ExtractLayer), RNN, LSTM and GRU (forward, or bidirectional through NetBidirectionalOperator) onto
+symnet's recurrent layers.
 
 A product over the last axis of a tensor with more axes is the LinearLayer (or DotLayer) mapped
 over the leading axes with NetMapOperator, so the imported net says what it computes.
@@ -129,6 +130,29 @@ def gather(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
     importer.set(node, part(importer, node, value, spans))
 
 
+def gather_elements(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
+    """``GatherElements(data, indices, axis)`` (torch.gather) with computed indices: an ExtractLayer
+    whose positions are each output element's own position with the indices put in on ``axis``."""
+    if importer.constant(node.input[1]) is not None:
+        raise importer.fail(node, "its indices are a constant; symnet imports GatherElements with indices computed from the net's inputs (a constant of the batch's size cannot be stored).")
+    data, indices = importer.value(node, node.input[0]), importer.value(node, node.input[1])
+    if not data.batch_first or not indices.batch_first:
+        raise importer.fail(node, "its data and indices must have the batch first.")
+    axis = symnet_axis(data, attributes.get("axis", 0), importer.failer(node))
+    rank = len(data.dims)
+    if len(indices.dims) != rank or not all(isinstance(d, int) for d in indices.dims):
+        raise importer.fail(node, f"its indices {indices.dims} must have the data's rank ({rank}) and fixed sizes.")
+    # each element's position (…, rank) with 0 on the gathered axis, where the index is added
+    grid = np.stack(np.meshgrid(*(np.arange(d) for d in indices.dims), indexing="ij"), -1).astype(np.float32)
+    grid[..., axis] = 0
+    unit = np.eye(rank, dtype=np.float32)[axis]
+    known = [importer.graph.add(importer.build(node, layer_class("NetArrayLayer"), arrays={"Array": array}), []) for array in (grid, unit)]
+    column = replace(indices, dims=(*indices.dims, 1))
+    positions = importer.graph.add(importer.build(node, layer_class("ThreadingLayer"), "x1 + x2 * x3", input=[known[0].type, column.type, known[1].type]), [known[0], column, known[1]])
+    layer = importer.build(node, layer_class("ExtractLayer"), input=[data.type, positions.type])
+    importer.set(node, importer.graph.add(layer, [data, positions]))
+
+
 # -- recurrent ------------------------------------------------------------------------------
 #: ONNX's gate order in W, R and B, as symnet's gate names
 GATES = {"LSTM": ("InputGate", "OutputGate", "ForgetGate", "MemoryGate"), "GRU": ("InputGate", "ResetGate", "MemoryGate"), "RNN": ("",)}
@@ -156,27 +180,11 @@ def _initial_states(importer: Any, node: Any, names: list[str], size: int, layou
     return states
 
 
-def recurrent(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
+def _direction_arrays(importer: Any, node: Any, w: np.ndarray, r: np.ndarray, bias: np.ndarray, size: int, attributes: dict[str, Any]) -> dict[str, np.ndarray]:
+    """One direction's W (gates·size, features), R and B as the arrays of symnet's recurrent layer."""
     op = node.op_type
-    inputs = list(node.input) + [""] * (8 - len(node.input))
-    x = importer.value(node, inputs[0])
-    w, r = importer.constant(inputs[1]), importer.constant(inputs[2])
-    if w is None or r is None:
-        raise importer.fail(node, "its weights W and R must be constants.")
-    if attributes.get("direction", "forward") != "forward" or w.shape[0] != 1:
-        raise importer.fail(node, f'direction "{attributes.get("direction")}" is not supported; symnet imports forward {op}s (wrap a reversed one in NetBidirectionalOperator by hand).')
-    if [a.capitalize() for a in attributes.get("activations", DEFAULT_ACTIVATIONS[op])] != DEFAULT_ACTIVATIONS[op] or "clip" in attributes or attributes.get("input_forget", 0):
-        raise importer.fail(node, "custom activations, clip and input_forget are not supported.")
-    if inputs[4]:
-        raise importer.fail(node, "sequence_lens is not supported; symnet passes each example's length itself.")
-    layout = attributes.get("layout", 0)
-    if x.onnx_rank != 3 or x.merged or x.batch_axis != (1 if layout == 0 else 0):
-        raise importer.fail(node, f"its input must be (sequence, batch, features) (layout 0) or (batch, sequence, features) (layout 1) with the batch on the batch axis; it has the batch on axis {x.batch_axis}.")
-    size = int(attributes["hidden_size"])
-    initial = _initial_states(importer, node, inputs[5:7] if op == "LSTM" else inputs[5:6], size, layout)
     gates = GATES[op]
-    bias = importer.constant(inputs[3]) if inputs[3] else np.zeros((1, 2 * len(gates) * size), np.float32)
-    input_bias, state_bias = bias[0, : len(gates) * size], bias[0, len(gates) * size :]
+    input_bias, state_bias = bias[: len(gates) * size], bias[len(gates) * size :]
     if op == "GRU":
         if not attributes.get("linear_before_reset", 0):
             raise importer.fail(node, "linear_before_reset=0 (the reset gate applied before the state weights) differs from symnet's GRU, which applies it after, as torch's nn.GRU does.")
@@ -186,12 +194,38 @@ def recurrent(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
     arrays: dict[str, np.ndarray] = {}
     for index, gate in enumerate(gates):
         rows = slice(index * size, (index + 1) * size)
-        arrays |= {f"{gate}InputWeights": w[0, rows], f"{gate}StateWeights": r[0, rows], f"{gate}Biases": biases[rows]}
+        arrays |= {f"{gate}InputWeights": w[rows], f"{gate}StateWeights": r[rows], f"{gate}Biases": biases[rows]}
+    return {k: v.astype(np.float32) for k, v in arrays.items()}
+
+
+def recurrent(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
+    op = node.op_type
+    inputs = list(node.input) + [""] * (8 - len(node.input))
+    x = importer.value(node, inputs[0])
+    w, r = importer.constant(inputs[1]), importer.constant(inputs[2])
+    if w is None or r is None:
+        raise importer.fail(node, "its weights W and R must be constants.")
+    direction = attributes.get("direction", "forward")
+    if direction not in ("forward", "bidirectional") or w.shape[0] != (2 if direction == "bidirectional" else 1):
+        raise importer.fail(node, f'direction "{direction}" is not supported; symnet imports forward and bidirectional {op}s (wrap a reversed one in NetBidirectionalOperator by hand).')
+    if [a.capitalize() for a in attributes.get("activations", DEFAULT_ACTIVATIONS[op] * w.shape[0])] != DEFAULT_ACTIVATIONS[op] * w.shape[0] or "clip" in attributes or attributes.get("input_forget", 0):
+        raise importer.fail(node, "custom activations, clip and input_forget are not supported.")
+    if inputs[4]:
+        raise importer.fail(node, "sequence_lens is not supported; symnet passes each example's length itself.")
+    layout = attributes.get("layout", 0)
+    if x.onnx_rank != 3 or x.merged or x.batch_axis != (1 if layout == 0 else 0):
+        raise importer.fail(node, f"its input must be (sequence, batch, features) (layout 0) or (batch, sequence, features) (layout 1) with the batch on the batch axis; it has the batch on axis {x.batch_axis}.")
+    size = int(attributes["hidden_size"])
+    if direction == "bidirectional":
+        bidirectional(importer, node, attributes, x, w, r, size)
+        return
+    initial = _initial_states(importer, node, inputs[5:7] if op == "LSTM" else inputs[5:6], size, layout)
+    bias = importer.constant(inputs[3]) if inputs[3] else np.zeros((1, 2 * len(GATES[op]) * size), np.float32)
+    arrays = _direction_arrays(importer, node, w[0], r[0], bias[0], size, attributes)
     used = [bool(name and importer.consumers[name]) for name in node.output] + [False] * 3
     # The final state Y_h is the last of the states (SequenceLastLayer, which knows each example's
     # length); only the LSTM's final cell state Y_c needs the layer's state ports.
     final_states = op == "LSTM" and used[2]
-    arrays = {k: v.astype(np.float32) for k, v in arrays.items()}
     layer = importer.build(node, layer_class(LAYERS[op]), size, input=x.type, initial_states=bool(initial), final_states=final_states, arrays=arrays)
     states = importer.graph.add(layer, [x, *initial])
     key = states.source[0]
@@ -207,6 +241,33 @@ def recurrent(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
         importer.set(node, replace(final, dims=(1, size), batch_axis=1 if layout == 0 else 0), index)
 
 
-HANDLERS = {"MatMul": matmul, "Gemm": gemm, "Gather": gather, "LSTM": recurrent, "GRU": recurrent, "RNN": recurrent}
+def bidirectional(importer: Any, node: Any, attributes: dict[str, Any], x: Value, w: np.ndarray, r: np.ndarray, size: int) -> None:
+    """A bidirectional RNN/LSTM/GRU: NetBidirectionalOperator joining a forward and a backward
+    layer, so Y's (directions, size) per step is the joined (2·size) vector, forward first."""
+    from ..containers.operators import NetBidirectionalOperator
+
+    op = node.op_type
+    inputs = list(node.input) + [""] * (8 - len(node.input))
+    names = inputs[5:7] if op == "LSTM" else inputs[5:6]
+    if any(name in importer.graph.values for name in names):
+        raise importer.fail(node, "a bidirectional recurrent layer with computed initial states is not supported; symnet imports it with zero initial states.")
+    _initial_states(importer, node, names, size, attributes.get("layout", 0))  # refuses constants that are not zero
+    if op == "LSTM" and len(node.output) > 2 and node.output[2] and importer.consumers[node.output[2]]:
+        raise importer.fail(node, "the final cell states Y_c of a bidirectional LSTM are not supported (the operator returns the sequence of states); use Y or Y_h.")
+    bias = importer.constant(inputs[3]) if inputs[3] else np.zeros((2, 2 * len(GATES[op]) * size), np.float32)
+    directions = [importer.build(node, layer_class(LAYERS[op]), size, arrays=_direction_arrays(importer, node, w[d], r[d], bias[d], size, attributes)) for d in (0, 1)]
+    states = importer.graph.add(importer.build(node, NetBidirectionalOperator, directions, input=x.type), [x])
+    layout = attributes.get("layout", 0)
+    importer.set(node, replace(states, dims=(states.dims[0], 2, size), batch_axis=2 if layout == 0 else 0))
+    if len(node.output) > 1 and node.output[1] and importer.consumers[node.output[1]]:
+        # Y_h: the forward layer's last state and the backward layer's, which it reached at the first step
+        last = importer.graph.add(importer.build(node, layer_class("SequenceLastLayer"), input=states.type), [states])
+        forward = part(importer, node, last, {0: slice(0, size)})
+        backward = part(importer, node, states, {0: 0, 1: slice(size, 2 * size)})
+        final = importer.graph.add(importer.build(node, layer_class("CatenateLayer"), input=[forward.type, backward.type]), [forward, backward])
+        importer.set(node, replace(final, dims=(2, size), batch_axis=1 if layout == 0 else 0), 1)
+
+
+HANDLERS = {"MatMul": matmul, "Gemm": gemm, "Gather": gather, "GatherElements": gather_elements, "LSTM": recurrent, "GRU": recurrent, "RNN": recurrent}
 
 __all__ = ["HANDLERS", "add_biases", "mapped", "part"]
