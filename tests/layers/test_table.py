@@ -26,9 +26,6 @@ ONNX_NOT_IMPORTED = {
     "NetArrayLayer": r'the output "Output" is a constant, not computed from the inputs',
     # the extra rows of output_padding are computed, not padding: DeconvolutionLayer only crops
     "DeconvolutionLayer-same-wide-stride": r"\(ConvTranspose\): output_padding \[1\] exceeds the padding",
-    **{f"ResizeLayer-{label}": r'cannot import: Resize \(node "/Resize"\)' for label in ("Bilinear", "Nearest", "Linear", "Scaled")},
-    "CrossEntropyLossLayer-Index": r'cannot import: GatherElements \(node "/GatherElements"\)',
-    "CrossEntropyLossLayer-Index-sequence": r'cannot import: GatherElements \(node "/GatherElements"\)',
     "SequenceLastLayer": r"is a constant whose shape depends on the batch size",
     "SequenceIndicesLayer": r"\(Expand\): it builds a tensor whose size depends on the batch size",
     "NetFoldOperator": r"\(Concat\): it joins computed tensors with constants",
