@@ -135,10 +135,13 @@ RESIZE_METHODS = {("nearest", "asymmetric"): "Nearest", ("linear", "half_pixel")
 def resize(importer: Any, node: Any, attributes: dict[str, Any]) -> None:
     value = _image(importer, node)
     fail = importer.failer(node)
-    mode, transform = attributes.get("mode", "nearest"), attributes.get("coordinate_transformation_mode", "half_pixel")
+    # opset 10's Resize has only a mode: positions map as "asymmetric", nearest rounds down
+    defaults = ("asymmetric", "floor") if importer.opset < 11 else ("half_pixel", "round_prefer_floor")
+    mode, transform = attributes.get("mode", "nearest"), attributes.get("coordinate_transformation_mode", defaults[0])
+    nearest = attributes.get("nearest_mode", defaults[1])
     method = RESIZE_METHODS.get((mode, transform))
-    if method is None or (mode == "nearest" and attributes.get("nearest_mode", "round_prefer_floor") != "floor"):
-        rounding = f', nearest_mode "{attributes.get("nearest_mode", "round_prefer_floor")}"' if mode == "nearest" else ""
+    if method is None or (mode == "nearest" and nearest != "floor"):
+        rounding = f', nearest_mode "{nearest}"' if mode == "nearest" else ""
         raise fail(f'mode "{mode}" with coordinate_transformation_mode "{transform}"{rounding} is not supported; symnet imports torch\'s "nearest" (asymmetric, floor) '
                    'and "linear"/"bilinear" with align_corners=False (half_pixel). Fix: export with one of those modes.')
     if attributes.get("antialias", 0) or attributes.get("axes") is not None or attributes.get("keep_aspect_ratio_policy", "stretch") != "stretch":

@@ -66,6 +66,20 @@ def test_resize_matches_onnxruntime(options, shape, tmp_path):
     np.testing.assert_allclose(net(x, None), onnxruntime_output(path, x), atol=TOLERANCE)
 
 
+@pytest.mark.parametrize("opset", [10, 11, 13])
+def test_resize_of_older_opsets(opset, tmp_path):
+    path = export(Interpolate(scale_factor=2, mode="nearest"), torch.randn(2, 3, 5, 6), tmp_path / "resize.onnx", opset=opset)
+    x = np.random.default_rng(1).normal(size=(3, 3, 5, 6)).astype(np.float32)
+    np.testing.assert_allclose(Import(path)(x, None), onnxruntime_output(path, x), atol=TOLERANCE)
+    # opset 10 maps positions as "asymmetric", which is not torch's bilinear (onnxruntime differs from torch there too)
+    path = export(Interpolate(scale_factor=2, mode="bilinear"), torch.randn(2, 3, 5, 6), tmp_path / "linear.onnx", opset=opset)
+    if opset == 10:
+        with pytest.raises(NetError, match=r'mode "linear" with coordinate_transformation_mode "asymmetric" is not supported'):
+            Import(path)
+    else:
+        np.testing.assert_allclose(Import(path)(x, None), onnxruntime_output(path, x), atol=TOLERANCE)
+
+
 def test_upsample_module_in_a_decoder(tmp_path):
     torch.manual_seed(0)
     module = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.ReLU(), nn.Upsample(scale_factor=2, mode="bilinear"), nn.Conv2d(8, 2, 3, padding=1), nn.Upsample(scale_factor=2))
