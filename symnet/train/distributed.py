@@ -17,6 +17,11 @@ training loop; the runner makes them agree (see the protocol in :mod:`symnet.tra
   nothing waits forever (the hang of Lightning #9851);
 - **every example counted once**: evaluation splits a table into contiguous shards, one per rank,
   without padding (the duplicates of Lightning #5060), and all-gathers the scores in order;
+- **no exchange just for reporting**: each rank keeps its shares' scores for the round's
+  measurements, gathered once at the end of the round. The one small all-reduce left per batch
+  (besides DDP's gradients) carries the batch loss, overlapped with the backward pass: it is also
+  how every rank learns that a loss was not finite, and the divergence watch and the batch
+  losses must be the same number on every rank, or the ranks would keep different arrays;
 - **failures end the run**: a collective that fails (a rank that died closes its connections,
   and gloo reports it at once; a rank that hangs hits the process group's timeout) raises
   :class:`ProcessFailed`, a NetError naming what the launcher knows about the ranks.
@@ -25,12 +30,15 @@ training loop; the runner makes them agree (see the protocol in :mod:`symnet.tra
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
 from torch.nn.parallel import DistributedDataParallel
 
 from ..errors import NetError
@@ -66,11 +74,19 @@ class DistributedRunner(SingleProcessRunner):
         self.describe_failure = describe_failure or (lambda: "")
         self.threads = threads
         self.single_thread = False  # the launcher gave each process its share of the cores
+        self.communication = Communication()
+        with self.guarded(f"wrapping the net in {self.parallelism}"):
+            self.parallel = self.wrap()
+
+    parallelism = "DistributedDataParallel"
+
+    def wrap(self) -> nn.Module:
+        """The module each step runs: the compiled net in DDP, whose comm hook times the gradients' all-reduce."""
         device_ids = [torch.device(self.device).index or 0] if self.device.startswith("cuda") else None
-        with self.guarded("wrapping the net in DistributedDataParallel"):
-            # every rank starts from rank 0's arrays (they are equal already: the same seed)
-            self.parallel = DistributedDataParallel(_Run(self.module, self.wires), device_ids=device_ids)
-        self._gathered: tuple[torch.Tensor, torch.Tensor | None] | None = None
+        # every rank starts from rank 0's arrays (they are equal already: the same seed)
+        parallel = DistributedDataParallel(_Run(self.module, self.wires), device_ids=device_ids)
+        parallel.register_comm_hook(self.communication, _timed_all_reduce)
+        return parallel
 
     # -- resources ----------------------------------------------------------------------------
     def __enter__(self) -> DistributedRunner:
@@ -142,20 +158,25 @@ class DistributedRunner(SingleProcessRunner):
             torch.nn.utils.clip_grad_norm_(self.parameters, self.clip)
         self.optimizer.step()
         self._last = (values if weight else [], local)
-        self._gathered = None
         return value
 
-    def last_scores(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The first loss's scores and targets of the last whole batch, gathered from every rank in batch order."""
+    def last_scores(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The first loss's scores and targets of this rank's share of the last batch (None for a stand-in example).
+
+        Nothing is exchanged here: :meth:`round_scores` gathers a round's scores once, at its end."""
         values, local = self._last
+        if not values:
+            return None, None
         term = self.terms[0]
-        scores, target = None, None
-        if values:
-            # a padded sequence output counts each real position once
-            scores, target = real_positions(term.scores(values[0].detach()).float(), local.get(term.port), self.value_lengths(local)[0])
-            scores, target = scores.cpu(), target.cpu() if target is not None else None
-        with self.guarded("gathering the batch's scores"):
-            parts = self._gather([scores, target])
+        # a padded sequence output counts each real position once
+        scores, target = real_positions(term.scores(values[0].detach()).float(), local.get(term.port), self.value_lengths(local)[0])
+        return scores.cpu(), target.cpu() if target is not None else None
+
+    def round_scores(self, collected: list[tuple[torch.Tensor | None, torch.Tensor | None]]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Every rank's scores and targets of a round, in one all-gather (the measurements do not depend on the order)."""
+        mine = (_cat([c[0] for c in collected]), _cat([c[1] for c in collected]))
+        with self.guarded("gathering the round's scores"):
+            parts = self._gather(mine)
         return _cat([p[0] for p in parts]), _cat([p[1] for p in parts])
 
     def _gather(self, value: Any) -> list[Any]:
@@ -177,6 +198,29 @@ class DistributedRunner(SingleProcessRunner):
             parts = self._gather([loss * (stop - start), outputs, targets])
         total = sum(part[0] for part in parts)
         return total / max(count, 1), _cat([p[1] for p in parts]), _cat([p[2] for p in parts])
+
+
+@dataclass
+class Communication:
+    """The time the gradients' all-reduce took, from launching each bucket to its completion (it overlaps the backward pass)."""
+
+    seconds: float = 0.0
+    all_reduces: int = 0
+
+
+def _timed_all_reduce(state: Communication, bucket):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
+    """DDP's own all-reduce of a gradient bucket (torch's default hook), timed.
+
+    ``bucket`` is a ``dist.GradBucket`` and the result a ``Future[Tensor]``; they stay unannotated because DDP
+    checks the annotations against those classes, and this module's annotations are strings."""
+    start = time.perf_counter()
+
+    def finished(future: torch.futures.Future[torch.Tensor]) -> torch.Tensor:
+        state.seconds += time.perf_counter() - start
+        state.all_reduces += 1
+        return future.value()
+
+    return default_hooks.allreduce_hook(None, bucket).then(finished)  # type: ignore[arg-type]
 
 
 def _cat(parts: list[torch.Tensor | None]) -> torch.Tensor | None:

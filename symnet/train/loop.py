@@ -150,6 +150,9 @@ def _train(net: Layer, data: Any, config: TrainConfig, want_confusion: bool, pla
     training = Training(config, prepared, runner, checkpointer, generator, learning_rate, automatic)
     with runner:
         training.run()
+        if place.distributed:
+            # the gradients' all-reduce on this rank, launch to completion (it overlaps the backward pass): bench_distributed's communication share
+            automatic["communication"] = {"gradient_all_reduce_seconds": round(runner.communication.seconds, 4), "all_reduces": runner.communication.all_reduces}
         # inside: the final measurements of a distributed run are collectives of its runner
         return results(prepared, runner, training.state, method=config.method.name, learning_rate=learning_rate, automatic=automatic, want_confusion=want_confusion)
 
@@ -340,8 +343,7 @@ class Training:
         state.round_losses.append(round_loss)
         row = {"Loss": round_loss}
         if collected and data.measurements:
-            outputs = torch.cat([c[0] for c in collected])
-            targets = torch.cat([c[1] for c in collected]) if collected[0][1] is not None else None
+            outputs, targets = self.runner.round_scores(collected)  # several processes exchange them here, once a round
             form = data.target_form
             row.update(measuring.measure(data.measurements, measuring.class_outputs(outputs, form), measuring.class_targets(targets, form) if targets is not None else None))
         state.round_measurements.append(row)

@@ -16,7 +16,9 @@ The runner protocol (what the loop calls; a torch.distributed runner implements 
   parameter group's learning rate (the schedule). Returns the batch loss, or None (with the
   arrays unchanged) when the loss is not finite — on every rank, so all ranks stop together;
 - ``last_scores() -> (scores, targets)`` — the first loss's scores and targets of the last
-  batch, for the round's measurements (all-gathered over the ranks);
+  batch (a distributed runner: of this rank's share), for the round's measurements;
+- ``round_scores(collected) -> (scores, targets)`` — a round's scores and targets from its
+  batches' ``last_scores``, all-gathered over the ranks once per round (not per batch);
 - ``remember()`` / ``keep()`` / ``recall()`` — copy the arrays before a batch, keep that copy
   once the batch's loss proved it good, restore the kept copy: how a non-finite stop returns the
   net from before the batch that blew up (each rank keeps its own copy: they are identical);
@@ -70,6 +72,7 @@ class Runner(Protocol):
     def __exit__(self, *exc: Any) -> None: ...
     def step(self, batch: dict[str, torch.Tensor], factor: float) -> float | None: ...
     def last_scores(self) -> tuple[torch.Tensor, torch.Tensor | None]: ...
+    def round_scores(self, collected: list[tuple[torch.Tensor, torch.Tensor | None]]) -> tuple[torch.Tensor, torch.Tensor | None]: ...
     def remember(self) -> None: ...
     def keep(self) -> None: ...
     def recall(self) -> None: ...
@@ -188,6 +191,11 @@ class SingleProcessRunner:
         values, batch = self._last
         term = self.terms[0]
         return real_positions(term.scores(values[0].detach()).float(), batch.get(term.port), self.value_lengths(batch)[0])
+
+    def round_scores(self, collected: list[tuple[torch.Tensor, torch.Tensor | None]]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A round's scores and targets, from its batches' :meth:`last_scores` (a distributed runner gathers every rank's here)."""
+        targets = torch.cat([c[1] for c in collected]) if collected[0][1] is not None else None  # type: ignore[misc]
+        return torch.cat([c[0] for c in collected]), targets
 
     # -- arrays -------------------------------------------------------------------------------
     def _tensors(self) -> list[torch.Tensor]:

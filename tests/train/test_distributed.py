@@ -70,6 +70,9 @@ def test_two_processes_train_like_one_and_count_every_example_once() -> None:
     _assert_same_arrays(one["FinalNet"], two["FinalNet"])
     np.testing.assert_allclose(two["BatchLossList"], one["BatchLossList"], rtol=1e-5)
     assert len(two["BatchLossList"]) == 2 * 5
+    # DDP's comm hook timed the gradients' all-reduce: one bucket (the net is small) per batch
+    assert two["AutomaticChoices"]["communication"]["all_reduces"] == 2 * 5
+    assert two["AutomaticChoices"]["communication"]["gradient_all_reduce_seconds"] > 0
     # the training measurements gather every rank's share of every batch, the 1-example batch too
     assert two["RoundMeasurements"]["Accuracy"] == one["RoundMeasurements"]["Accuracy"]
     # validation: each of the 5 examples exactly once (a padded duplicate would move both numbers)
