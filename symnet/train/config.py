@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from ..devices import Placement, parse_target_device
-from ..errors import OptionError, boolean, closest, number
+from ..errors import OptionError, boolean, closest, number, one_of
 from ..initialize import DEFAULT_SEED
 from ..symbols import Automatic
 from . import checkpoint as checkpoints
@@ -96,6 +96,16 @@ def _compile(value: Any) -> bool:
     return boolean(value, where="NetTrain", option="compile")
 
 
+def _parallelism(value: Any) -> str:
+    """How several processes share the net: "DDP" (each holds it whole; Automatic) or "FSDP" (each holds 1/n, symnet.train.sharded)."""
+    if value is Automatic:
+        return "DDP"
+    if isinstance(value, str) and value.upper() in ("DDP", "FSDP"):
+        return value.upper()
+    return str(one_of(value, ("DDP", "FSDP"), where="NetTrain", option="parallelism",
+                      fix='"DDP" replicates the net on every process; "FSDP" shards its arrays, gradients and optimizer state over them.'))
+
+
 def _checkpointing(value: Any) -> tuple[checkpoints.CheckpointSpec, ...]:
     # whether the places can be written is checked just before the first batch (checkpoint.check_writable)
     return tuple(checkpoints.parse(value))
@@ -125,6 +135,8 @@ class TrainConfig:
     # of similar length, Automatic when that saves padding (symnet.train.sequences)
     bucketing: Any = option(Automatic, parse_bucketing)
     compile: bool = option(False, _compile)
+    # not a Wolfram option: how the processes of a distributed run share the net (Lightning's "strategy")
+    parallelism: str = option(Automatic, _parallelism)
 
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> TrainConfig:

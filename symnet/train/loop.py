@@ -48,6 +48,7 @@ from .options import AUTOMATIC_LEARNING_RATES, MAXIMIZED, bf16_supported, check_
 from .prepared import TrainingData, prepare
 from .results import PROPERTIES, NetTrainResults
 from .runner import Runner, SingleProcessRunner
+from .sharded import FullyShardedRunner
 from .state import TrainState, measure_table, results
 
 EXPLOSION = 1000.0  # a batch loss this many times the recent loss means the training is diverging
@@ -95,6 +96,9 @@ def train(net: Layer, data: Any, config: TrainConfig, want_confusion: bool = Tru
     On several processes (``target_device=("cpu", n)``, torchrun, an existing process group),
     every process runs these same stages (see :mod:`symnet.train.processes`)."""
     keep_freed_memory()
+    if config.parallelism == "FSDP" and config.training_progress_checkpointing:
+        raise NetError('NetTrain: parallelism="FSDP" cannot write checkpoints yet: its optimizer state is sharded over the processes and only process 0 writes.',
+                       fix='Use parallelism="DDP" (the default) with training_progress_checkpointing, or train without checkpoints.')
     seed = config.random_seeding
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -128,9 +132,13 @@ def _train(net: Layer, data: Any, config: TrainConfig, want_confusion: bool, pla
     arguments = (net, cached.plan, prepared.terms, config.method, learning_rate, cached.multipliers, device, dtype,
                  precision == "Mixed", prepared.batch_size, example_size)
     runner: SingleProcessRunner
+    if config.parallelism == "FSDP" and not place.distributed:
+        raise NetError(f'NetTrain: parallelism="FSDP" shards the net over several processes, but this run has one (target_device={config.target_device.device!r}).',
+                       fix='Give target_device=("cpu", n) or ("cuda", n) with n > 1, or launch the script with torchrun.')
     if place.distributed:
-        runner = DistributedRunner(*arguments, describe_failure=place.describe_failure, threads=place.threads)
-        automatic["target_device"] = f"{place.world} processes ({place.how}), DistributedDataParallel over {torch.distributed.get_backend()}"
+        kind = FullyShardedRunner if config.parallelism == "FSDP" else DistributedRunner
+        runner = kind(*arguments, describe_failure=place.describe_failure, threads=place.threads)
+        automatic["target_device"] = f"{place.world} processes ({place.how}), {runner.parallelism} over {torch.distributed.get_backend()}"
         if any(layer.kind == "BatchNormalizationLayer" for _, layer in cached.plan.leaves):
             automatic["batch_normalization"] = f"SyncBatchNorm: batch statistics over the global batch of all {place.world} processes"
     else:
@@ -150,7 +158,7 @@ def _train(net: Layer, data: Any, config: TrainConfig, want_confusion: bool, pla
     training = Training(config, prepared, runner, checkpointer, generator, learning_rate, automatic)
     with runner:
         training.run()
-        if place.distributed:
+        if isinstance(runner, DistributedRunner) and runner.communication.all_reduces:
             # the gradients' all-reduce on this rank, launch to completion (it overlaps the backward pass): bench_distributed's communication share
             automatic["communication"] = {"gradient_all_reduce_seconds": round(runner.communication.seconds, 4), "all_reduces": runner.communication.all_reduces}
         # inside: the final measurements of a distributed run are collectives of its runner
