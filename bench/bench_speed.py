@@ -1,22 +1,30 @@
 """NetTrain against the machine's arithmetic limits, measured in one run (issue 12's benchmarks).
 
 The notebook CNN (examples/demo.py's ``initialized_cnn``) trains on the first ``--examples``
-Fashion-MNIST images, one round, batch 128, Adam. Each repeat measures, one after the other:
-the float32 matrix-product ceiling (GFLOP/s of a 2048×2048 product), NetTrain in float32,
-a plain PyTorch float32 loop over the same in-memory tensors, and NetTrain "Mixed". From them:
+Fashion-MNIST images, one round, batch 128, Adam. Each repeat measures, one after the other
+(A B C … A B C …, so that a change in the machine's load hits every variant alike): the float32
+matrix-product ceiling (GFLOP/s of a 2048×2048 product), NetTrain in float32, a plain PyTorch
+float32 loop over the same in-memory tensors, NetTrain "Mixed", the plain loop under bfloat16
+autocast, and (with more than one thread) NetTrain on one thread. From them:
 
 - NetTrain float32 GFLOP/s / float32 matmul ceiling           (goal ≥ 0.67)
 - NetTrain float32 epoch / float32 floor (epoch FLOPs at the ceiling)  (goal ≤ 1.3)
 - NetTrain "Mixed" / plain float32 loop                        (goal ≤ 0.5; needs native bfloat16:
   where the CPU lacks it, "Mixed" trains in float32 and says so — the ratio is then reported as such)
 - NetTrain float32 / plain float32 loop
+- plain loop in bfloat16 autocast / plain float32 loop: what bfloat16 costs on this CPU (without
+  AVX512_BF16 or AMX oneDNN emulates it, slower than float32: why "Mixed" falls back there)
+- NetTrain on 1 thread / NetTrain on all threads: above 1 the machine's other processes leave no
+  core free, and each parallel region waits for a descheduled thread
 - ``--time-to-accuracy``: seconds for NetTrain's defaults to reach 0.90 test accuracy (goal ≤ 30 s)
 
 FLOPs per training example are counted by torch's FlopCounterMode (forward and backward of the
 same net in torch). Times are NetTrain's own ``TotalTrainingTime`` (the loop, without data checks).
 Ratios are medians over the repeats; the machine's load is printed with each repeat.
 
-    python bench/bench_speed.py [--examples 8192] [--repeats 3] [--time-to-accuracy]
+    python bench/bench_speed.py [--examples 8192] [--repeats 3] [--quick] [--time-to-accuracy]
+
+``--quick`` is 2048 examples and 2 repeats (about a second per measurement on 2 quiet cores).
 """
 
 from __future__ import annotations
@@ -64,8 +72,9 @@ def matmul_ceiling(size: int = 2048, trials: int = 5) -> float:
     return best
 
 
-def plain_loop(images: torch.Tensor, labels: torch.Tensor, seed: int) -> float:
-    """A hand-written float32 loop over in-memory tensors (randperm, index, forward, backward, step)."""
+def plain_loop(images: torch.Tensor, labels: torch.Tensor, seed: int, bfloat16: bool = False) -> float:
+    """A hand-written float32 loop over in-memory tensors (randperm, index, forward, backward, step),
+    optionally with the forward pass under bfloat16 autocast (what "Mixed" does)."""
     torch.manual_seed(seed)
     model = notebook_module()
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
@@ -73,15 +82,22 @@ def plain_loop(images: torch.Tensor, labels: torch.Tensor, seed: int) -> float:
     start = time.perf_counter()
     for i in range(0, len(images), BATCH):
         index = order[i : i + BATCH]
-        loss = F.cross_entropy(model(images[index].float().div_(255).unsqueeze(1)), labels[index])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
+            loss = F.cross_entropy(model(images[index].float().div_(255).unsqueeze(1)), labels[index])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
     return time.perf_counter() - start
 
 
-def nettrain(net, data, seed: int, precision: str) -> tuple[float, dict]:
-    results = NetTrain(net, data, All, batch_size=BATCH, max_training_rounds=1, random_seeding=seed, training_progress_reporting=None, working_precision=precision)
+def nettrain(net, data, seed: int, precision: str, threads: int | None = None) -> tuple[float, dict]:
+    """NetTrain's own time for its loop (``TotalTrainingTime``), and its automatic choices."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads or before)
+    try:
+        results = NetTrain(net, data, All, batch_size=BATCH, max_training_rounds=1, random_seeding=seed, training_progress_reporting=None, working_precision=precision)
+    finally:
+        torch.set_num_threads(before)
     return results["TotalTrainingTime"], results["AutomaticChoices"]
 
 
@@ -89,8 +105,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=8192, help="training examples per measured round (the epoch is extrapolated to 60,000)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="2048 examples, 2 repeats")
     parser.add_argument("--time-to-accuracy", action="store_true")
     args = parser.parse_args()
+    if args.quick:
+        args.examples, args.repeats = 2048, 2
 
     train = datasets.load("FashionMNIST", split="train")
     n = args.examples
@@ -101,7 +120,9 @@ def main() -> None:
     native = bf16_supported()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; notebook CNN {flops / 1e6:.1f} MFLOP per training example "
           f"({flops * EPOCH / 1e12:.2f} TFLOP per epoch); {n} examples per measurement, batch {BATCH}, Adam")
-    print(f"native bfloat16 on this CPU: {native}" + ("" if native else " (\"Mixed\" falls back to float32 here, so its ratio measures float32)"))
+    print(f"native bfloat16 on this CPU: {native}" + ("" if native else " (\"Mixed\" falls back to float32 here, so its ratio measures float32; "
+                                                        "the plain loop's bfloat16 autocast runs emulated)"))
+    threads = torch.get_num_threads()
 
     nettrain(net, (data[0][:1024], data[1][:1024]), 0, "Real32")  # warm up imports and the allocator
     rows = []
@@ -110,12 +131,15 @@ def main() -> None:
         ours, choices = nettrain(net, data, repeat, "Real32")
         plain = plain_loop(images, labels, repeat)
         mixed, mixed_choices = nettrain(net, data, repeat, "Mixed")
+        plain_bfloat16 = plain_loop(images, labels, repeat, bfloat16=True)
+        one = nettrain(net, data, repeat, "Real32", threads=1)[0] if threads > 1 else ours
         ceiling = max(before, matmul_ceiling())
         rate = flops * n / ours / 1e9
         rows.append({"ceiling": ceiling, "rate": rate, "efficiency": rate / ceiling, "floor": ours / (flops * n / (ceiling * 1e9)),
-                     "mixed/plain": mixed / plain, "ours/plain": ours / plain})
+                     "mixed/plain": mixed / plain, "ours/plain": ours / plain, "bfloat16/plain": plain_bfloat16 / plain, "one/all": one / ours})
         print(f"  repeat {repeat + 1} (load {os.getloadavg()[0]:.1f}): ceiling {ceiling:.0f} GFLOP/s; NetTrain float32 {ours:.2f} s = {rate:.0f} GFLOP/s "
-              f"({rate / ceiling:.2f} of the ceiling); plain loop {plain:.2f} s; NetTrain Mixed {mixed:.2f} s", flush=True)
+              f"({rate / ceiling:.2f} of the ceiling); plain loop {plain:.2f} s; NetTrain Mixed {mixed:.2f} s; plain loop bfloat16 {plain_bfloat16:.2f} s; "
+              f"NetTrain 1 thread {one:.2f} s", flush=True)
     median = {key: statistics.median(row[key] for row in rows) for key in rows[0]} if rows else {}
     if rows:
         print(f"NetTrain choices: {choices}; for Mixed: working_precision={mixed_choices.get('working_precision', 'Mixed')}")
@@ -124,6 +148,10 @@ def main() -> None:
         note = "" if native else " — no native bfloat16 here: both ran float32, so this is not the bfloat16 measurement"
         print(f"(3) NetTrain Mixed / plain float32 loop: median {median['mixed/plain']:.2f} (goal <= 0.5){note}")
         print(f"(4) NetTrain float32 / plain float32 loop: median {median['ours/plain']:.2f}")
+        emulated = "" if native else " (emulated: no AVX512_BF16 here)"
+        print(f"(5) plain loop bfloat16 autocast / float32: median {median['bfloat16/plain']:.2f}{emulated}")
+        if threads > 1:
+            print(f"(6) NetTrain 1 thread / {threads} threads: median {median['one/all']:.2f} (below 1: the cores are busy with other processes)")
 
     if args.time_to_accuracy:
         test = datasets.load("FashionMNIST", split="test")
