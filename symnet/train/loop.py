@@ -161,6 +161,9 @@ def _train(net: Layer, data: Any, config: TrainConfig, want_confusion: bool, pla
         if isinstance(runner, DistributedRunner) and runner.communication.all_reduces:
             # the gradients' all-reduce on this rank, launch to completion (it overlaps the backward pass): bench_distributed's communication share
             automatic["communication"] = {"gradient_all_reduce_seconds": round(runner.communication.seconds, 4), "all_reduces": runner.communication.all_reduces}
+        probe = getattr(runner, "thread_probe", None)
+        if probe is not None and probe.report is not None:
+            automatic["threads"] = probe.report
         # inside: the final measurements of a distributed run are collectives of its runner
         return results(prepared, runner, training.state, method=config.method.name, learning_rate=learning_rate, automatic=automatic, want_confusion=want_confusion)
 

@@ -58,6 +58,7 @@ from .options import Method, check_globs_match, multiplier_for, parse_multiplier
 from .prepared import one_thread
 from .rewrite import training_plan
 from .sequences import batch_lengths, real_positions
+from .threads import ThreadProbe
 
 CONVOLUTIONS = ("ConvolutionLayer", "DeconvolutionLayer", "PoolingLayer")
 EVALUATION_BATCH = 1024
@@ -118,6 +119,11 @@ class SingleProcessRunner:
         # Tiny batches on a CPU: waking a second thread costs more than it saves.
         parameters = sum(p.numel() for p in self.parameters)
         self.single_thread = device == "cpu" and not has_convolution and batch_size * example_size < 2**15 and parameters < 2**16
+        # Large convolutional batches on a CPU: all threads, unless the first batches show that one
+        # is faster because other processes keep the cores busy (symnet.train.threads)
+        threads = torch.get_num_threads()
+        large = device == "cpu" and has_convolution and batch_size * example_size >= 2**16 and threads > 1
+        self.thread_probe = ThreadProbe(threads) if large else None
         self._last: tuple[list[torch.Tensor], dict[str, torch.Tensor]] = ([], {})
         self._kept: list[torch.Tensor] | None = None
         self._pending: list[torch.Tensor] | None = None
@@ -171,6 +177,14 @@ class SingleProcessRunner:
     def step(self, batch: dict[str, torch.Tensor], factor: float) -> float | None:
         with one_thread():
             batch = self.to_device(batch)
+        if self.thread_probe is None:
+            return self._step(batch, factor)
+        self.thread_probe.before()
+        value = self._step(batch, factor)
+        self.thread_probe.after()
+        return value
+
+    def _step(self, batch: dict[str, torch.Tensor], factor: float) -> float | None:
         with self.autocast():
             loss, values = self.forward(batch)
         value = loss.detach().item()
