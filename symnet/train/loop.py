@@ -96,6 +96,11 @@ def train(net: Layer, data: Any, config: TrainConfig, want_confusion: bool = Tru
     On several processes (``target_device=("cpu", n)``, torchrun, an existing process group),
     every process runs these same stages (see :mod:`symnet.train.processes`)."""
     keep_freed_memory()
+    placement = config.target_device
+    if placement.distributed and isinstance(config.batch_size, int) and config.batch_size < placement.processes:
+        raise NetError(f'NetTrain: target_device=("{placement.kind}", {placement.processes}) splits each batch over {placement.processes} processes, '
+                       f"but batch_size is {config.batch_size}: a process without examples would only wait.",
+                       fix=f"Use batch_size={placement.processes} or more, or at most {config.batch_size} processes.")
     if config.parallelism == "FSDP" and config.training_progress_checkpointing:
         raise NetError('NetTrain: parallelism="FSDP" cannot write checkpoints yet: its optimizer state is sharded over the processes and only process 0 writes.',
                        fix='Use parallelism="DDP" (the default) with training_progress_checkpointing, or train without checkpoints.')

@@ -46,6 +46,10 @@ class FullyShardedRunner(DistributedRunner):
         super().__init__(net, plan, terms, method, learning_rate, multipliers, *args, **kwargs)
 
     def wrap(self) -> nn.Module:
+        if self.image_ports:
+            # FSDP2 shards contiguous arrays only: the channels-last format of convolutional nets is given up
+            self.module = self.module.to(memory_format=torch.contiguous_format)
+            self.image_ports = set()
         parallel = _Run(self.module, self.wires)
         fully_shard(parallel)
         # the arrays are now sharded DTensors, new objects: the optimizer must hold those

@@ -133,6 +133,12 @@ def test_a_worker_that_dies_ends_the_run_with_an_error(monkeypatch: pytest.Monke
         NetTrain(_classifier(), train, max_training_rounds=2, target_device=("cpu", 2), **OPTIONS)
 
 
+def test_more_processes_than_a_batch_has_examples_is_named_before_any_process_starts() -> None:
+    with pytest.raises(NetError, match=r'NetTrain: target_device=\("cpu", 3\) splits each batch over 3 processes, but batch_size is 2: '
+                                        r"a process without examples would only wait\. Use batch_size=3 or more, or at most 2 processes\."):
+        NetTrain(_classifier(), _data()[0], batch_size=2, target_device=("cpu", 3), training_progress_reporting=None)
+
+
 def test_functions_that_cannot_reach_a_worker_are_named() -> None:
     train, _ = _data()
     with pytest.raises(NetError, match=r"NetTrain: target_device with several processes sends the data and options to new processes, but one of them cannot be sent .*Define functions"):

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from symnet import All, NetError, NetTrain, OptionError
+from symnet import All, ConvolutionLayer, FlattenLayer, LinearLayer, NetChain, NetError, NetTrain, OptionError, SoftmaxLayer
 
 from .conftest import _blobs, _classifier
 from .test_distributed import _all_arrays
@@ -15,12 +15,25 @@ from .test_distributed import _all_arrays
 OPTIONS = {"batch_size": 8, "random_seeding": 5, "training_progress_reporting": None, "max_training_rounds": 2}
 
 
+def _images(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, count)
+    images = rng.normal(size=(count, 1, 5, 5)).astype(np.float32) + labels[:, None, None, None].astype(np.float32)
+    return images, labels
+
+
+def _convolutional() -> NetChain:
+    # a convolution: DDP runs it channels-last, which FSDP2 cannot shard (the runner gives it up)
+    return NetChain([ConvolutionLayer(3, 3), "Tanh", FlattenLayer(), LinearLayer(2), SoftmaxLayer()], input=(1, 5, 5))
+
+
 def test_two_sharded_processes_train_like_ddp_and_like_one() -> None:
-    train, validation = _blobs(33, seed=3), _blobs(5, seed=4)
-    one = NetTrain(_classifier(), train, All, validation_set=validation, **OPTIONS)
-    ddp = NetTrain(_classifier(), train, All, validation_set=validation, target_device=("cpu", 2), **OPTIONS)
-    fsdp = NetTrain(_classifier(), train, All, validation_set=validation, target_device=("cpu", 2), parallelism="FSDP", **OPTIONS)
+    train, validation = _images(33, seed=3), _images(5, seed=4)
+    one = NetTrain(_convolutional(), train, All, validation_set=validation, **OPTIONS)
+    ddp = NetTrain(_convolutional(), train, All, validation_set=validation, target_device=("cpu", 2), **OPTIONS)
+    fsdp = NetTrain(_convolutional(), train, All, validation_set=validation, target_device=("cpu", 2), parallelism="FSDP", **OPTIONS)
     assert fsdp["AutomaticChoices"]["target_device"] == "2 processes (launched), FullyShardedDataParallel (FSDP2) over gloo"
+    assert (ddp["AutomaticChoices"]["channels_last"], fsdp["AutomaticChoices"]["channels_last"]) == (True, False)
     np.testing.assert_allclose(fsdp["BatchLossList"], ddp["BatchLossList"], rtol=1e-5)
     np.testing.assert_allclose(fsdp["BatchLossList"], one["BatchLossList"], rtol=1e-5)
     # the arrays gathered from both shards at the end equal DDP's whole ones
