@@ -13,8 +13,9 @@ on rank 0 fails at once; :meth:`Session.describe_failure` names the worker, its 
 last words (what it sent back before dying), for :class:`ProcessFailed`. A process that hangs is
 caught by the process group's timeout.
 
-Starting costs: a worker imports torch and symnet before it can do anything, about 2-5 s on a
-busy 2-core machine, once per call of NetTrain, ``net(x)`` or NetMeasurements.
+Starting costs: a worker imports torch and symnet before it can do anything, once per call of
+NetTrain, ``net(x)`` or NetMeasurements: about 9 s measured on a 2-core machine shared by four
+busy processes (``bench/bench_distributed.py --evaluation``), a few seconds on an idle one.
 """
 
 from __future__ import annotations
