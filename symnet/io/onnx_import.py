@@ -7,6 +7,8 @@ any axis, Transpose, Reshape, Gather as an embedding lookup, Concat, Slice, Spli
 Unsqueeze, ReduceMean, Where for masked_fill with a constant mask, GatherElements …) and
 recurrent nets (RNN, LSTM, GRU, forward or bidirectional); the full list is
 :func:`supported_operators`.
+Files from both of torch's exporters import: the TorchScript one (``dynamo=False``) and the
+torch.export one that ``torch.onnx.export`` uses by default (it needs the onnxscript package).
 A node whose inputs are all constants (the shape arithmetic exporters emit, constant masks) is
 evaluated at import time with ONNX's reference evaluator, whatever its operator. Any other
 operator makes ``Import`` raise a NetError naming every unsupported operator and its first node.
@@ -148,6 +150,10 @@ class Importer:
 
             self.fills[node.output[0]] = float(numpy_helper.to_array(fill).reshape(-1)[0]) if fill is not None else 0.0
             return
+        if node.op_type == "Expand" and symbolic(values[1:]) and values[0].size and np.all(values[0] == values[0].reshape(-1)[0]):
+            # one number spread to a batch-sized shape (torch.export writes zero initial states so)
+            self.fills[node.output[0]] = float(values[0].reshape(-1)[0])
+            return
         # sizes and positions taken from a tensor's shape: the result would have the shape of the
         # example the file was exported with, so nothing is made rather than something wrong
         sizing = {"Expand": 1, "Tile": 1, "Range": 0, "Slice": 1, "Reshape": 1, "Pad": 1, "Resize": 1}
@@ -159,6 +165,20 @@ class Importer:
             raise self.fail(node, f"evaluating it on its constant inputs failed: {type(error).__name__}: {error}") from None
         for name, result in zip(node.output, results):
             self.graph.constants[name] = np.asarray(result)
+
+    #: operators that only rearrange or cut a tensor: a fill stays a fill of the same number
+    FILL_MOVES = frozenset({"Slice", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Identity", "Expand", "Cast", "Concat"})
+
+    def moves_fill(self, node: Any) -> bool:
+        """Record the output of a reshape, cut or join of fills (one number spread to a batch-sized
+        shape) as the same fill: torch.export cuts each layer's zero initial state from one tensor."""
+        data = [name for name in (node.input if node.op_type == "Concat" else node.input[:1]) if name]
+        if node.op_type not in self.FILL_MOVES or not data or not all(name in self.fills for name in data):
+            return False
+        if len({self.fills[name] for name in data}) != 1 or not all(not name or name in data or name in self.graph.constants for name in node.input):
+            return False
+        self.fills[node.output[0]] = self.fills[data[0]]
+        return True
 
     def shape(self, node: Any) -> None:
         options = attributes(node)
@@ -179,6 +199,8 @@ class Importer:
             inputs = [name for name in node.input if name]
             if any(name in unknown for name in inputs):
                 unknown.update(node.output)
+                continue
+            if self.moves_fill(node):
                 continue
             if node.op_type == "Shape" and inputs[0] in self.graph.values:
                 self.shape(node)
