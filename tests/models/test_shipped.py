@@ -37,7 +37,8 @@ def test_the_file_is_the_one_its_training_recorded(name):
     metadata = NetModel(name, "SourceMetadata")
     assert metadata["Source"] == "scripts/train_shipped.py"
     assert metadata["Seed"] == str(record["Seed"]) and metadata["SHA256"] == record["SHA256"]
-    assert shipped.shipped_file(name).stat().st_size < 1_000_000  # small enough to ship in the package
+    # small enough to ship in the package: the largest, the 2-conv net, is 1.7 MB (its 3136×128 dense layer in float32)
+    assert shipped.shipped_file(name).stat().st_size < 2_000_000
 
 
 @pytest.mark.fashion_mnist
