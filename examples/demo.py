@@ -1,13 +1,21 @@
-"""The PyTorch MNIST notebook's CNN, trained on Fashion-MNIST with one NetTrain call.
+"""Fashion-MNIST in one NetTrain call: a small batch-normalized CNN, trained and tested in 3 minutes.
 
-The notebook spends forty lines on a training loop; here the net says what its input is (an
-image encoder) and what its output means (a class decoder), and NetTrain does the rest.
+The PyTorch notebook spends forty lines on a training loop; here the net says what its input is
+(an image encoder) and what its output means (a class decoder), and NetTrain does the rest.
 Writes the trained net, the loss plot and the test set's confusion matrix into ``out/``.
 
 The demo has a budget of 3 minutes: NetTrain trains for ``TIME_GOAL`` seconds (its learning
 rate follows the clock, so the schedule ends when the time does), on as many rounds as the
-machine gets through. While training, each image is mirrored left-right half of the time: a
-coat is still a coat, and the net sees twice the images.
+machine gets through.
+
+The net is not the notebook's CNN (kept below as :func:`notebook_cnn`, which the benchmarks
+train): that one levels off near 0.91 test accuracy however long it trains. Judged on the last
+10,000 *training* images held out (never the test set), it reached 0.913 after 12 rounds,
+0.915 after 15 with mirrored images, 0.905 with shifted ones as well, 0.909 with batch
+normalization (it overfits); the 2-conv batch-norm CNN of symnet's model repository
+("2-Conv BatchNorm CNN Trained on Fashion-MNIST": shifted and mirrored images, dropout; measured
+with the 64-unit dense layer it had before it was shipped with 128) reached 0.921 after 10
+rounds, at about twice the notebook CNN's cost per round.
 
     python examples/demo.py            # or: make demo
 """
@@ -32,6 +40,7 @@ from symnet import (
     NetDecoder,
     NetEncoder,
     NetInitialize,
+    NetModel,
     NetTrain,
     PoolingLayer,
     SoftmaxLayer,
@@ -77,9 +86,11 @@ def main() -> int:
     start = time.perf_counter()
     train = datasets.load("FashionMNIST", split="train")
     test = datasets.load("FashionMNIST", split="test")
-    net = initialized_cnn(train.class_names, mirrored=True)
+    # the architecture of a net in symnet's model repository: two 3x3 convolutions with batch
+    # normalization, trained here from NetInitialize's default (Kaiming) start
+    net = NetInitialize(NetModel("2-Conv BatchNorm CNN Trained on Fashion-MNIST", "UninitializedEvaluationNet"))
 
-    results = NetTrain(net, train, All, working_precision="Mixed", time_goal=TIME_GOAL)
+    results = NetTrain(net, train, All, learning_rate=3e-3, working_precision="Mixed", time_goal=TIME_GOAL)
     trained = results["TrainedNet"]
     choices = ", ".join(f"{k}={v}" for k, v in results["AutomaticChoices"].items())
     print(f"trained {results['TotalBatches']} batches ({results['TotalBatches'] * results['BatchSize'] / len(train.labels):.1f} rounds) in {results['TotalTrainingTime']:.0f} s "
