@@ -157,7 +157,7 @@ def main() -> None:
         test = datasets.load("FashionMNIST", split="test")
         seconds, results = nettrain_time_to_accuracy(net, train, test, 0.90)
         reached = f"{seconds:.0f} s ({results['TotalRounds']} rounds)" if seconds else f"not reached (best {max(results['ValidationMeasurementsLists']['Accuracy']):.4f})"
-        print(f"(5) NetTrain defaults to 0.90 test accuracy: {reached} (goal <= 30 s; load {os.getloadavg()[0]:.1f})")
+        print(f"(7) NetTrain defaults to 0.90 test accuracy: {reached} (goal <= 30 s; load {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":
