@@ -14,6 +14,7 @@ onnx = pytest.importorskip("onnx")
 onnxruntime = pytest.importorskip("onnxruntime")
 
 from symnet import Import, NetError  # noqa: E402
+from tests.io.test_onnx_import import randomized_batch_norms  # noqa: E402
 
 TOLERANCE = 1e-4
 
@@ -151,16 +152,6 @@ class MobileNetV2Shaped(nn.Module):
 
     def forward(self, x):
         return self.classifier(torch.flatten(F.adaptive_avg_pool2d(self.features(x), 1), 1))
-
-
-def randomized_batch_norms(module):
-    for m in module.modules():  # statistics that are not the identity, so a forgotten one shows
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.5, 0.5)
-            m.running_var.uniform_(0.5, 2.0)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.2, 0.2)
-    return module
 
 
 @pytest.mark.parametrize(("architecture", "size"), [(VGG11Shaped, 224), (MobileNetV2Shaped, 96)])
