@@ -19,6 +19,7 @@ central 224×224 kept.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from ..coders import NetEncoder
@@ -95,14 +96,17 @@ def efficientnet_lite0(input: Any = None, output: Any = None) -> NetChain:
     return NetChain(layers, input=imagenet_encoder() if input is None else input, output=imagenet_decoder() if output is None else output)
 
 
+def _conv_unit(mapping: dict[tuple[str, ...], str], path: tuple[str, ...], conv: str, norm: str) -> None:
+    """Map one convolution + batch norm unit: ``path[-1]`` is the prefix of its layers' names ("expand_conv", "expand_batchnorm")."""
+    mapping[(*path[:-1], f"{path[-1]}conv", "Weights")] = f"{conv}.weight"
+    for array, key in BATCH_NORM_ARRAYS.items():
+        mapping[(*path[:-1], f"{path[-1]}batchnorm", array)] = f"{norm}.{key}"
+
+
 def torch_mapping() -> dict[tuple[str, ...], str]:
     """symnet array → key of the state dict of the PyTorch port (``_blocks.3._depthwise_conv.weight`` …)."""
     mapping: dict[tuple[str, ...], str] = {}
-
-    def unit(path: tuple[str, ...], conv: str, norm: str) -> None:
-        mapping[(*path[:-1], f"{path[-1]}conv", "Weights")] = f"{conv}.weight"
-        for array, key in BATCH_NORM_ARRAYS.items():
-            mapping[(*path[:-1], f"{path[-1]}batchnorm", array)] = f"{norm}.{key}"
+    unit = functools.partial(_conv_unit, mapping)
 
     unit(("stem", ""), "_conv_stem", "_bn0")
     for index, (channels, expansion, out, stride, _) in enumerate(blocks()):
@@ -128,11 +132,7 @@ def timm_mapping() -> dict[tuple[str, ...], str]:
     this net's; ``efficientnet_lite0`` was trained with symmetric padding, so its answers differ slightly.
     """
     mapping: dict[tuple[str, ...], str] = {}
-
-    def unit(path: tuple[str, ...], conv: str, norm: str) -> None:
-        mapping[(*path[:-1], f"{path[-1]}conv", "Weights")] = f"{conv}.weight"
-        for array, key in BATCH_NORM_ARRAYS.items():
-            mapping[(*path[:-1], f"{path[-1]}batchnorm", array)] = f"{norm}.{key}"
+    unit = functools.partial(_conv_unit, mapping)
 
     unit(("stem", ""), "conv_stem", "bn1")
     index = 0

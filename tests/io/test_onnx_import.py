@@ -16,6 +16,7 @@ onnxruntime = pytest.importorskip("onnxruntime")
 from onnx import TensorProto, helper  # noqa: E402
 
 from symnet import Export, Import, NetError, NetTrain  # noqa: E402
+from tests.models.torch_reference import randomized  # noqa: E402
 
 TOLERANCE = 1e-4
 
@@ -68,20 +69,10 @@ class ResNet18Shaped(nn.Module):
         return self.fc(torch.flatten(self.pool(self.blocks(x)), 1))
 
 
-def randomized_batch_norms(module):
-    for m in module.modules():  # statistics that are not the identity, so a forgotten one shows
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.5, 0.5)
-            m.running_var.uniform_(0.5, 2.0)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.2, 0.2)
-    return module
-
-
 @pytest.mark.parametrize("batch_norm", ["folded", "kept"])
 def test_resnet18_shaped_cnn_matches_onnxruntime(batch_norm, tmp_path):
     torch.manual_seed(0)
-    module = randomized_batch_norms(ResNet18Shaped()).eval()
+    module = randomized(ResNet18Shaped(), seed=None)
     # the exporter folds batch norms into the convolutions unless constant folding is off
     path = export(module, torch.randn(2, 3, 32, 32), tmp_path / "resnet.onnx", do_constant_folding=batch_norm == "folded")
     net = Import(path)

@@ -2,8 +2,6 @@
 F.interpolate, nearest and linear), a VGG-11-shaped and a MobileNetV2-shaped net; each imported
 net matches onnxruntime, and the forms symnet cannot compute are refused naming the node."""
 
-import warnings
-
 import numpy as np
 import pytest
 import torch
@@ -14,21 +12,10 @@ onnx = pytest.importorskip("onnx")
 onnxruntime = pytest.importorskip("onnxruntime")
 
 from symnet import Import, NetError  # noqa: E402
-from tests.io.test_onnx_import import randomized_batch_norms  # noqa: E402
+from tests.io.test_onnx_import import export, onnxruntime_output  # noqa: E402
+from tests.models.torch_reference import randomized  # noqa: E402
 
 TOLERANCE = 1e-4
-
-
-def export(module, example, path, opset=17):
-    """torch's TorchScript exporter, with a dynamic batch axis."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module.eval(), (example,), str(path), dynamo=False, input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, opset_version=opset)
-    return path
-
-
-def onnxruntime_output(path, x):
-    return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
 
 
 def kinds(net):
@@ -157,7 +144,7 @@ class MobileNetV2Shaped(nn.Module):
 @pytest.mark.parametrize(("architecture", "size"), [(VGG11Shaped, 224), (MobileNetV2Shaped, 96)])
 def test_vgg11_and_mobilenet_v2_shaped_nets_match_onnxruntime(architecture, size, tmp_path):
     torch.manual_seed(0)
-    module = randomized_batch_norms(architecture())
+    module = randomized(architecture(), seed=None)
     path = export(module, torch.randn(1, 3, size, size), tmp_path / "cnn.onnx")
     net = Import(path)
     x = np.random.default_rng(3).normal(size=(2, 3, size, size)).astype(np.float32)

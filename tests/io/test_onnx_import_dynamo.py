@@ -16,6 +16,7 @@ onnxruntime = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript", reason="torch's default ONNX exporter needs onnxscript (in the dev extra)")
 
 from symnet import Import  # noqa: E402
+from tests.io.test_onnx_import import onnxruntime_output  # noqa: E402
 
 TOLERANCE = 1e-4
 
@@ -26,10 +27,6 @@ def export(module, example, path):
         warnings.simplefilter("ignore")
         torch.onnx.export(module.eval(), (example,), str(path), input_names=["x"], output_names=["y"], dynamic_shapes=({0: torch.export.Dim("batch")},), verbose=False)
     return path
-
-
-def onnxruntime_output(path, x):
-    return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
 
 
 class Segmenter(nn.Module):

@@ -10,7 +10,8 @@ from safetensors.torch import save_file
 
 from symnet import NetError
 from symnet.models import NetModel
-from tests.models.torch_reference_cnn import TimmMobileNetV2, TimmVGG, TorchvisionMobileNetV2, TorchvisionVGG, randomized
+from tests.models.torch_reference import randomized
+from tests.models.torch_reference_cnn import TimmMobileNetV2, TimmVGG, TorchvisionMobileNetV2, TorchvisionVGG
 
 
 def outputs(module, net, size, seed=1, batch=2):

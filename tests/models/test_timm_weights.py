@@ -13,7 +13,7 @@ from symnet import NetError
 from symnet.models import NetModel
 from symnet.models.efficientnet import NAME
 from symnet.models.weights import package_file, read_state_dict
-from tests.models.torch_reference import LITE0_STAGES, EfficientNetLite0, ResNet18
+from tests.models.torch_reference import LITE0_STAGES, EfficientNetLite0, ResNet18, randomized
 
 #: the block index of the PyPI port → timm's (stage, index in stage)
 STAGE_OF_BLOCK = [(stage, repeat) for stage, (_, _, repeats, _, _) in enumerate(LITE0_STAGES) for repeat in range(repeats)]
@@ -32,17 +32,6 @@ def timm_name(key: str) -> str:
     else:  # timm's InvertedResidual
         names = {"_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw", "_bn1": "bn2", "_project_conv": "conv_pwl", "_bn2": "bn3"}
     return f"blocks.{stage}.{repeat}.{names[module]}.{parameter}"
-
-
-def randomized(module: torch.nn.Module) -> torch.nn.Module:
-    torch.manual_seed(0)
-    for m in module.modules():  # batch-norm statistics that are not the identity
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.5, 0.5)
-            m.running_var.uniform_(0.5, 2.0)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.2, 0.2)
-    return module.eval()
 
 
 @pytest.fixture(scope="module")

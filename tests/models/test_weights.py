@@ -9,20 +9,13 @@ from safetensors.torch import save_file
 from symnet import NetError
 from symnet.models import NetModel
 from symnet.models.weights import read_state_dict, sha256_of, verify_sha256
-from tests.models.torch_reference import ResNet18
+from tests.models.torch_reference import ResNet18, randomized
 
 
 @pytest.fixture(scope="module")
 def resnet18():
     torch.manual_seed(0)
-    module = ResNet18()
-    for m in module.modules():  # batch norms with statistics that are not the identity
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.5, 0.5)
-            m.running_var.uniform_(0.5, 2.0)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.2, 0.2)
-    return module.eval()
+    return randomized(ResNet18(), seed=None)
 
 
 def test_torchvision_state_dict_from_safetensors(resnet18, tmp_path):

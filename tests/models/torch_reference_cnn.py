@@ -172,13 +172,3 @@ class TimmMobileNetV2(nn.Module):
         return torch.softmax(self.classifier(x.mean((2, 3))), -1)
 
 
-def randomized(module: nn.Module, seed: int = 0) -> nn.Module:
-    """The module in evaluation mode with batch-norm statistics that are not the identity."""
-    torch.manual_seed(seed)
-    for m in module.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.5, 0.5)
-            m.running_var.uniform_(0.5, 2.0)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.2, 0.2)
-    return module.eval()
