@@ -43,6 +43,7 @@ from .caching import cache_frozen_features
 from .checkpoint import Checkpointer
 from .config import TrainConfig, signature
 from .distributed import DistributedRunner, ProcessFailed
+from .kernels import describe as describe_kernels
 from .memory import keep_freed_memory
 from .options import AUTOMATIC_LEARNING_RATES, MAXIMIZED, bf16_supported, check_schedule, schedule_factor
 from .prepared import TrainingData, prepare
@@ -156,6 +157,8 @@ def _train(net: Layer, data: Any, config: TrainConfig, want_confusion: bool, pla
     automatic["compile"] = runner.compiled
     if runner.pools_before_ramps:
         automatic["max_pooling_before_ramp"] = f"{runner.pools_before_ramps} ReLU(s) moved after the max pooling they feed (the same values, a quarter of the work)"
+    if runner.kernels:
+        automatic["training_kernels"] = describe_kernels(runner.kernels)
     if runner.single_thread:
         automatic["threads"] = 1
     checkpointer = Checkpointer(config.training_progress_checkpointing, net, plan, main=runner.is_main)

@@ -53,6 +53,7 @@ from ..errors import NetError
 from ..layers.base import Layer
 from .arrays import LeafArrays
 from .data import Table
+from .kernels import training_kernels
 from .losses import LossTerm
 from .options import Method, check_globs_match, multiplier_for, parse_multipliers
 from .prepared import one_thread
@@ -98,6 +99,8 @@ class SingleProcessRunner:
         self.input_ports = net.input_ports()
         # the same leaves (arrays by path) in a cheaper order of steps: see symnet.train.rewrite
         compiled_plan, self.pools_before_ramps = training_plan(plan, self.wires)
+        # and convolutions that oneDNN computes slowly, as matrix products: see symnet.train.kernels
+        compiled_plan, self.kernels = training_kernels(compiled_plan, device=device, dtype=dtype, autocast=mixed, compiled=compile)
         module = CompiledNet(net, compiled_plan).to(device=device, dtype=dtype)
         has_convolution = any(layer.kind in CONVOLUTIONS for _, layer in plan.leaves)
         images = {p for p in self.input_ports if net.types[p].rank == 3}  # type: ignore[index]
