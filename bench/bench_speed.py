@@ -17,12 +17,15 @@ autocast, and (with more than one thread) NetTrain on one thread. From them:
 - NetTrain on 1 thread / NetTrain on all threads: above 1 the machine's other processes leave no
   core free, and each parallel region waits for a descheduled thread
 - ``--time-to-accuracy``: seconds for NetTrain's defaults to reach 0.90 test accuracy (goal ≤ 30 s)
+- ``--kernels``: NetTrain float32 with its training kernels / with torch's own (symnet.train.kernels;
+  measured in the same repeats)
+- ``--profile``: torch.profiler's busiest operations in one NetTrain float32 round, ms per batch
 
 FLOPs per training example are counted by torch's FlopCounterMode (forward and backward of the
 same net in torch). Times are NetTrain's own ``TotalTrainingTime`` (the loop, without data checks).
 Ratios are medians over the repeats; the machine's load is printed with each repeat.
 
-    python bench/bench_speed.py [--examples 8192] [--repeats 3] [--quick] [--time-to-accuracy]
+    python bench/bench_speed.py [--examples 8192] [--repeats 3] [--quick] [--time-to-accuracy] [--kernels] [--profile]
 
 ``--quick`` is 2048 examples and 2 repeats (about a second per measurement on 2 quiet cores).
 """
@@ -45,7 +48,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_train import nettrain_time_to_accuracy, notebook_module, symnet_net  # noqa: E402
 
 from symnet import All, NetTrain, datasets  # noqa: E402
+from symnet.train import kernels  # noqa: E402
 from symnet.train.options import bf16_supported  # noqa: E402
+from symnet.train.runner import EVALUATION_BATCH  # noqa: E402
 
 BATCH = 128
 EPOCH = 60_000
@@ -101,12 +106,39 @@ def nettrain(net, data, seed: int, precision: str, threads: int | None = None) -
     return results["TotalTrainingTime"], results["AutomaticChoices"]
 
 
+def nettrain_without_kernels(net, data, seed: int) -> float:
+    """NetTrain float32 with torch's own convolutions instead of symnet.train.kernels'."""
+    kernels.ENABLED = False
+    try:
+        return nettrain(net, data, seed, "Real32")[0]
+    finally:
+        kernels.ENABLED = True
+
+
+def profile(net, data, rows: int = 12) -> None:
+    """The operations that took the most time (self CPU) in one NetTrain float32 round, ms per batch."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as profiler
+
+    with profiler(activities=[ProfilerActivity.CPU], record_shapes=True) as recorded:
+        nettrain(net, data, 0, "Real32")
+    batches = len(data[0]) // BATCH
+    # the final measurements run on batches of EVALUATION_BATCH examples: their rows are left out
+    events = [event for event in recorded.key_averages(group_by_input_shape=True) if not (event.input_shapes and event.input_shapes[0][:1] == [EVALUATION_BATCH])]
+    events.sort(key=lambda event: -event.self_cpu_time_total)
+    print(f"profile of one NetTrain float32 round ({batches} batches; self CPU time; the final measurements' operations left out):")
+    for event in events[:rows]:
+        print(f"  {event.self_cpu_time_total / 1e3 / batches:7.3f} ms/batch  {event.count / batches:4.1f} calls/batch  {event.key}  {str(event.input_shapes)[:80]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=8192, help="training examples per measured round (the epoch is extrapolated to 60,000)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="2048 examples, 2 repeats")
     parser.add_argument("--time-to-accuracy", action="store_true")
+    parser.add_argument("--kernels", action="store_true", help="also NetTrain float32 without symnet.train.kernels")
+    parser.add_argument("--profile", action="store_true", help="torch.profiler's busiest operations in one NetTrain float32 round")
     args = parser.parse_args()
     if args.quick:
         args.examples, args.repeats = 2048, 2
@@ -133,13 +165,15 @@ def main() -> None:
         mixed, mixed_choices = nettrain(net, data, repeat, "Mixed")
         plain_bfloat16 = plain_loop(images, labels, repeat, bfloat16=True)
         one = nettrain(net, data, repeat, "Real32", threads=1)[0] if threads > 1 else ours
+        without = nettrain_without_kernels(net, data, repeat) if args.kernels else ours
         ceiling = max(before, matmul_ceiling())
         rate = flops * n / ours / 1e9
         rows.append({"ceiling": ceiling, "rate": rate, "efficiency": rate / ceiling, "floor": ours / (flops * n / (ceiling * 1e9)),
-                     "mixed/plain": mixed / plain, "ours/plain": ours / plain, "bfloat16/plain": plain_bfloat16 / plain, "one/all": one / ours})
+                     "mixed/plain": mixed / plain, "ours/plain": ours / plain, "bfloat16/plain": plain_bfloat16 / plain, "one/all": one / ours,
+                     "kernels": ours / without})
         print(f"  repeat {repeat + 1} (load {os.getloadavg()[0]:.1f}): ceiling {ceiling:.0f} GFLOP/s; NetTrain float32 {ours:.2f} s = {rate:.0f} GFLOP/s "
               f"({rate / ceiling:.2f} of the ceiling); plain loop {plain:.2f} s; NetTrain Mixed {mixed:.2f} s; plain loop bfloat16 {plain_bfloat16:.2f} s; "
-              f"NetTrain 1 thread {one:.2f} s", flush=True)
+              f"NetTrain 1 thread {one:.2f} s" + (f"; NetTrain float32 without training kernels {without:.2f} s" if args.kernels else ""), flush=True)
     median = {key: statistics.median(row[key] for row in rows) for key in rows[0]} if rows else {}
     if rows:
         print(f"NetTrain choices: {choices}; for Mixed: working_precision={mixed_choices.get('working_precision', 'Mixed')}")
@@ -152,6 +186,10 @@ def main() -> None:
         print(f"(5) plain loop bfloat16 autocast / float32: median {median['bfloat16/plain']:.2f}{emulated}")
         if threads > 1:
             print(f"(6) NetTrain 1 thread / {threads} threads: median {median['one/all']:.2f} (below 1: the cores are busy with other processes)")
+        if args.kernels:
+            print(f"(8) NetTrain float32 with its training kernels / with torch's own: median {median['kernels']:.2f} ({choices.get('training_kernels', 'none used')})")
+    if args.profile:
+        profile(net, data)
 
     if args.time_to_accuracy:
         test = datasets.load("FashionMNIST", split="test")
