@@ -10,6 +10,8 @@ so they turn into failures the moment they are fixed and must be moved into the 
 from __future__ import annotations
 
 import functools
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -112,27 +114,27 @@ def file_with(tmp, name, content):
     return path
 
 
-def import_bytes(name, content):
-    import tempfile
-    from pathlib import Path
+# one folder for the whole catalogue, removed when the test process ends (the cases are lambdas
+# without pytest's tmp_path: a mkdtemp each left thousands of folders in /tmp over the sessions)
+_SCRATCH = tempfile.TemporaryDirectory(prefix="symnet-mistakes-")
 
-    folder = Path(tempfile.mkdtemp(prefix="symnet-mistake-"))
-    return Import(file_with(folder, name, content))
+
+def scratch(suffix: str = "") -> Path:
+    """A new empty folder inside the catalogue's scratch folder."""
+    return Path(tempfile.mkdtemp(suffix=suffix, dir=_SCRATCH.name))
+
+
+def import_bytes(name, content):
+    return Import(file_with(scratch(), name, content))
 
 
 def export_to(name, net, **options):
-    import tempfile
-    from pathlib import Path
-
-    return Export(Path(tempfile.mkdtemp(prefix="symnet-mistake-")) / name, net, **options)
+    return Export(scratch() / name, net, **options)
 
 
 def saved_then(change):
     """Export the classifier, let ``change(path)`` damage it, import it again."""
-    import tempfile
-    from pathlib import Path
-
-    path = Path(tempfile.mkdtemp(prefix="symnet-mistake-")) / "net.symnet"
+    path = scratch() / "net.symnet"
     Export(path, classifier())
     change(path)
     return Import(path)
@@ -323,7 +325,7 @@ MISTAKES = [
     ("import-junk-symnet", lambda: import_bytes("junk.symnet", b"\x00" * 64), r"Import"),
     ("import-text-as-symnet", lambda: import_bytes("text.symnet", b"hello, I am a text file" * 3), r"Import"),
     ("import-truncated-symnet", lambda: saved_then(truncate), r"truncated|corrupt"),
-    ("import-directory", lambda: Import(__import__("tempfile").mkdtemp(suffix=".symnet")), r"Import"),
+    ("import-directory", lambda: Import(scratch(suffix=".symnet")), r"Import"),
     ("import-allow-functions-text", lambda: Import(export_to("f.symnet", NetChain([FunctionLayer("torch.nn.functional:gelu")], input=2)), allow_functions="no"), r"allow_functions must be True or False"),
     ("import-function-not-allowed", lambda: Import(export_to("f.symnet", NetChain([FunctionLayer("torch.nn.functional:gelu")], input=2))), r"Pass allow_functions=True"),
     ("import-empty-onnx", lambda: import_bytes("empty.onnx", b""), r"is empty"),
