@@ -18,10 +18,13 @@ training loop; the runner makes them agree (see the protocol in :mod:`symnet.tra
 - **every example counted once**: evaluation splits a table into contiguous shards, one per rank,
   without padding (the duplicates of Lightning #5060), and all-gathers the scores in order;
 - **no exchange just for reporting**: each rank keeps its shares' scores for the round's
-  measurements, gathered once at the end of the round. The one small all-reduce left per batch
-  (besides DDP's gradients) carries the batch loss, overlapped with the backward pass: it is also
-  how every rank learns that a loss was not finite, and the divergence watch and the batch
-  losses must be the same number on every rank, or the ranks would keep different arrays;
+  measurements, gathered once at the end of the round. The batch loss costs no collective of its
+  own: each rank's weighted loss rides in DDP's all-reduce of the gradients, one number appended
+  to the first gradient bucket (:func:`_timed_all_reduce`), so every rank gets the whole batch's
+  loss with the gradients. That is also how every rank learns that a loss was not finite (a NaN
+  or infinity on one rank makes the sum non-finite on all): the divergence watch and the batch
+  losses are the same number on every rank, so all ranks keep the same arrays and stop on the
+  same batch, with the report of one process;
 - **failures end the run**: a collective that fails (a rank that died closes its connections,
   and gloo reports it at once; a rank that hangs hits the process group's timeout) raises
   :class:`ProcessFailed`, a NetError naming what the launcher knows about the ranks.
@@ -141,15 +144,14 @@ class DistributedRunner(SingleProcessRunner):
                     loss = part if loss is None else loss + part
                 # weighted by this rank's share, so that DDP's mean over the ranks is the whole batch's mean
                 loss = loss * weight  # type: ignore[operator]
-            # the batch's loss: each rank's weighted loss summed and divided by the ranks, all-reduced
-            # while the backward pass runs (its gradients all-reduce in DDP's buckets meanwhile)
-            total = (loss.detach().float() / self.world).reshape(1)
-            pending = dist.all_reduce(total, async_op=True)
+            # the batch's loss: each rank's weighted loss summed and divided by the ranks, exchanged
+            # with the gradients (see batch_loss)
+            received = self.send_loss(loss.detach())
             for group in self.optimizer.param_groups:
                 group["lr"] = self.learning_rate * group["multiplier"] * factor
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            pending.wait()  # type: ignore[union-attr]
+            total = received()
         value = float(total.item())
         if not math.isfinite(value):
             # every rank sees the same total: all of them leave the arrays unchanged
@@ -159,6 +161,20 @@ class DistributedRunner(SingleProcessRunner):
         self.optimizer.step()
         self._last = (values if weight else [], local)
         return value
+
+    def send_loss(self, loss: torch.Tensor) -> Callable[[], torch.Tensor]:
+        """Hand this rank's weighted batch loss to the backward pass; the returned function gives the mean over the ranks after it.
+
+        DDP's comm hook appends the loss to the first gradient bucket's all-reduce: no collective of its own."""
+        self.communication.carried, self.communication.received = loss.reshape(1), None
+
+        def received() -> torch.Tensor:
+            total = self.communication.received
+            if total is None:  # the hook did not run: no gradient bucket was reduced (cannot happen while something trains)
+                raise RuntimeError("the batch loss did not travel with the gradients")
+            return total
+
+        return received
 
     def last_scores(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """The first loss's scores and targets of this rank's share of the last batch (None for a stand-in example).
@@ -202,25 +218,42 @@ class DistributedRunner(SingleProcessRunner):
 
 @dataclass
 class Communication:
-    """The time the gradients' all-reduce took, from launching each bucket to its completion (it overlaps the backward pass)."""
+    """The state of DDP's comm hook: the loss a batch carries with its gradients, and the time their all-reduce took
+    (from launching each bucket to its completion; it overlaps the backward pass)."""
 
     seconds: float = 0.0
     all_reduces: int = 0
+    carried: torch.Tensor | None = None  # this rank's weighted batch loss, for the next backward pass's first bucket
+    received: torch.Tensor | None = None  # the mean of the ranks' carried losses, once that bucket is reduced
 
 
 def _timed_all_reduce(state: Communication, bucket):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
-    """DDP's own all-reduce of a gradient bucket (torch's default hook), timed.
+    """DDP's all-reduce of a gradient bucket (the mean over the ranks, as torch's default hook), timed; the first
+    bucket of a backward pass carries the batch loss as one more number, so the loss needs no collective of its own.
 
     ``bucket`` is a ``dist.GradBucket`` and the result a ``Future[Tensor]``; they stay unannotated because DDP
     checks the annotations against those classes, and this module's annotations are strings."""
     start = time.perf_counter()
+    gradients = bucket.buffer()
+    carried, state.carried = state.carried, None
+    if carried is None:
+        return default_hooks.allreduce_hook(None, bucket).then(lambda future: _finished(state, start, future.value()))  # type: ignore[arg-type]
+    # one copy of the bucket (the first is small: DDP caps it at 1 MiB) instead of a second collective per batch
+    flat = torch.cat([gradients, carried.to(device=gradients.device, dtype=gradients.dtype)]).div_(dist.get_world_size())
+    future = dist.all_reduce(flat, async_op=True).get_future()  # type: ignore[union-attr]
 
-    def finished(future: torch.futures.Future[torch.Tensor]) -> torch.Tensor:
-        state.seconds += time.perf_counter() - start
-        state.all_reduces += 1
-        return future.value()
+    def finished(done: torch.futures.Future[list[torch.Tensor]]) -> torch.Tensor:
+        reduced = done.value()[0]
+        state.received = reduced[-1:].clone()
+        return _finished(state, start, gradients.copy_(reduced[:-1]))
 
-    return default_hooks.allreduce_hook(None, bucket).then(finished)  # type: ignore[arg-type]
+    return future.then(finished)
+
+
+def _finished(state: Communication, start: float, gradients: torch.Tensor) -> torch.Tensor:
+    state.seconds += time.perf_counter() - start
+    state.all_reduces += 1
+    return gradients
 
 
 def _cat(parts: list[torch.Tensor | None]) -> torch.Tensor | None:

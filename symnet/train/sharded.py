@@ -22,9 +22,11 @@ before starting).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import nn
 from torch.distributed.fsdp import fully_shard
 from torch.distributed.tensor import DTensor, distribute_tensor
@@ -56,6 +58,18 @@ class FullyShardedRunner(DistributedRunner):
         self.parameters, groups = _parameter_groups(self.net, self.plan, self.module, self._multipliers)
         self.optimizer, self.optimizer_implementation = _fast_optimizer(self._method, groups, self.learning_rate)
         return parallel
+
+    def send_loss(self, loss: torch.Tensor) -> Callable[[], torch.Tensor]:
+        """FSDP2 reduce-scatters the gradients without a hook to carry a number: the loss has its own small all-reduce,
+        overlapped with the backward pass."""
+        total = (loss.float() / self.world).reshape(1)
+        pending = dist.all_reduce(total, async_op=True)
+
+        def received() -> torch.Tensor:
+            pending.wait()  # type: ignore[union-attr]
+            return total
+
+        return received
 
     def _tensors(self) -> list[torch.Tensor]:
         # remember / keep / recall copy this rank's shard of each array (the moving statistics whole)
