@@ -125,9 +125,9 @@ class CompiledNet(nn.Module):
         self.leaves = nn.ModuleList(LeafModule(layer) for _, layer in self.plan.leaves)
         # Leaves are called through .forward: nn.Module.__call__'s hook machinery costs a few
         # microseconds per layer, which is most of the overhead of evaluating one example.
-        self._steps = [(self._step_function(i), ins, outs) for i, ins, outs in self.plan.steps]
+        self._module_calls = False
         self._layers = [self.plan.leaves[i][1] for i, _, _ in self.plan.steps]
-        self._graph_steps = [(function, ins, outs, layer) for (function, ins, outs), layer in zip(self._steps, self._layers)]
+        self._build_steps()
         self.input_wires = tuple(self.plan.inputs[p] for p in net.input_ports())
         self.output_wires = tuple(self.plan.outputs[p] for p in net.output_ports())
         self.channels_last = False
@@ -137,12 +137,24 @@ class CompiledNet(nn.Module):
         self._uses_lengths = any(layer.uses_lengths for layer in self._layers)
         self._released = _last_reads(self.plan.steps)
 
+    def _build_steps(self) -> None:
+        self._steps = [(self._step_function(i), ins, outs) for i, ins, outs in self.plan.steps]
+        self._graph_steps = [(function, ins, outs, layer) for (function, ins, outs), layer in zip(self._steps, self._layers)]
+
+    def call_leaves_as_modules(self, on: bool = True) -> None:
+        """Call each leaf as a module (``leaf(...)``, so its hooks run) instead of through ``.forward`` (``on=False``
+        goes back): what FSDP2 needs when it shards each leaf on its own (its hooks gather a leaf's arrays just before
+        the leaf runs)."""
+        if on != self._module_calls:
+            self._module_calls = on
+            self._build_steps()
+
     def _step_function(self, index: int) -> Any:
         """What computes step ``index``: its leaf's forward, or for an operator, its
         ``run_members(runners, *inputs, lengths=…)`` with a runner per member net."""
         members = self.plan.members.get(index)
         if members is None:
-            return self.leaves[index].forward
+            return self.leaves[index] if self._module_calls else self.leaves[index].forward
         runners = {key: self._member_runner(sub) for key, sub in members.items()}
         return functools.partial(self.plan.leaves[index][1].run_members, runners)  # type: ignore[attr-defined]
 

@@ -249,11 +249,20 @@ class Checkpointer:
     def write(self, runner: Any, state: Any, generator: torch.Generator, round_done: bool) -> None:
         """Write the checkpoints due now (after a batch, or after a round when ``round_done``); an
         OSError (a full disk, a removed directory) reaches the loop, which stops and keeps the work."""
-        for number, spec in enumerate(self.specs if self.main else ()):
-            if not self._due(number, round_done, state.rounds, state.batches):
+        # a sharded run (FSDP) gathers the arrays and the optimizer state from every process: all of them take part,
+        # on rank 0's decision (a checkpoint every so many seconds follows rank 0's clock), and rank 0 writes
+        gathering = getattr(runner, "gathers_for_checkpoints", False)
+        for number, spec in enumerate(self.specs if self.main or gathering else ()):
+            due = self._due(number, round_done, state.rounds, state.batches)
+            if gathering and spec.unit not in ("Rounds", "Batches"):
+                due = bool(runner.main_value(1.0 if due else 0.0))
+            if not due:
                 continue
             path = file_for(spec, state.rounds, state.batches)
             current = runner.arrays()
+            if not self.main:
+                runner.optimizer_state()
+                continue
             tensors = flat_arrays(current)
             if state.best_arrays is not None:
                 tensors.update({f"best:{k}": v for k, v in flat_arrays(state.best_arrays).items()})

@@ -102,9 +102,6 @@ def train(net: Layer, data: Any, config: TrainConfig, want_confusion: bool = Tru
         raise NetError(f'NetTrain: target_device=("{placement.kind}", {placement.processes}) splits each batch over {placement.processes} processes, '
                        f"but batch_size is {config.batch_size}: a process without examples would only wait.",
                        fix=f"Use batch_size={placement.processes} or more, or at most {config.batch_size} processes.")
-    if config.parallelism == "FSDP" and config.training_progress_checkpointing:
-        raise NetError('NetTrain: parallelism="FSDP" cannot write checkpoints yet: its optimizer state is sharded over the processes and only process 0 writes.',
-                       fix='Use parallelism="DDP" (the default) with training_progress_checkpointing, or train without checkpoints.')
     seed = config.random_seeding
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -153,6 +150,10 @@ def _train(net: Layer, data: Any, config: TrainConfig, want_confusion: bool, pla
         config = dataclasses.replace(config, training_progress_reporting=())  # rank 0 reports
     automatic.setdefault("learning_rate_schedule", config.method.schedule if isinstance(config.method.schedule, str) else "custom")
     automatic["channels_last"] = bool(runner.image_ports)
+    if isinstance(runner, FullyShardedRunner):
+        automatic["sharding"] = runner.sharding
+        if runner.image_ports:
+            automatic["channels_last"] = "the images only (FSDP2 shards contiguous arrays)"
     automatic["optimizer_implementation"] = runner.optimizer_implementation
     automatic["compile"] = runner.compiled
     if runner.pools_before_ramps:
