@@ -53,6 +53,7 @@ from .unfold import NetStateObject, NetUnfold
 # how it shows itself live above it and are attached here, once, for every layer class.
 _layers_base.attach("call", _evaluation.evaluate)
 _evaluation.split_batches = _split_evaluation.split_batches  # net(x) on several processes (target_device=("cpu", n))
+_evaluation.split_gradient = _split_evaluation.split_gradient  # NetPortGradient on several processes
 _layers_base.attach("symbolic", _formula.evaluate_symbolic)
 _layers_base.attach("is_symbolic", _formula.is_symbolic)
 _layers_base.attach("repr", _display.layer_repr)

@@ -34,6 +34,8 @@ from .types import VARYING, TensorType
 #: machinery (symnet.workers) sits above evaluation in the path of data, so symnet/__init__ plugs
 #: :func:`symnet.split_evaluation.split_batches` in here, as it attaches ``Layer.__call__``.
 split_batches: Callable[..., list[torch.Tensor]] | None = None
+#: The same for NetPortGradient: :func:`symnet.split_evaluation.split_gradient`.
+split_gradient: Callable[..., torch.Tensor] | None = None
 
 
 def _resolve_path(net: Layer, path: Sequence[Any], what: str) -> tuple[tuple[str, ...], Layer, str | None]:
@@ -181,7 +183,17 @@ class _Run:
         net, module, coders, single = self.net, self.module, self.coders, self.prepared.single
         outputs = net.output_ports()
         if isinstance(request, NetPortGradient):
-            return _gradient(net, module, self.prepared, request, self.device)
+            prepared = self.prepared
+            lengths = dict(prepared.lengths) if prepared.lengths else None
+            if self.placement.distributed:
+                gradient_target(self.runnable, module, prepared.tensors, request)  # a mistake is named before any process starts
+                assert split_gradient is not None, "symnet/__init__ plugs in split_gradient"
+                grad = split_gradient(self.placement, self.runnable, module, prepared.tensors, lengths, request, dtype=self.dtype, where=net.kind)
+            else:
+                grad = gradient(net, module, prepared.tensors, lengths, request, self.device)
+            if len(request.path) == 1 and request.path[0] in prepared.tensors:
+                return _to_python(grad, single, prepared.lengths.get(request.path[0]) if prepared.lengths else None)
+            return grad.numpy()
         if isinstance(request, NetPort):
             wire = _wire_for(self.runnable, module.plan, request)
             (value,) = self.values([wire])
@@ -223,29 +235,37 @@ def _valid(value: torch.Tensor, length: torch.Tensor | None) -> torch.Tensor:
     return value * keep.view(*keep.shape, *([1] * (value.dim() - 2))).to(value.dtype)
 
 
-def _gradient(net: Layer, module: CompiledNet, prepared: Prepared, request: NetPortGradient, device: str) -> Any:
-    """The gradient of the sum of the net's outputs (padded positions left out)."""
-    inputs = {p: t.to(device).detach().clone().requires_grad_(t.is_floating_point()) for p, t in prepared.tensors.items()}
-    lengths = [prepared.lengths.get(p) for p in net.input_ports()] if prepared.lengths else None
+def gradient_target(net: Layer, module: CompiledNet, tensors: Mapping[str, torch.Tensor], request: NetPortGradient) -> tuple[int, str] | str:
+    """What ``request`` differentiates by: an input port's name, or (leaf index, array name); a NetError for anything else."""
     path = request.path
-    of_input = len(path) == 1 and path[0] in inputs
-    if of_input:
-        target = inputs[path[0]]
-        if not target.requires_grad:
+    if len(path) == 1 and path[0] in tensors:
+        if not tensors[path[0]].is_floating_point():
             raise NetError(f'NetPortGradient("{path[0]}"): the port takes integers, which have no gradient.')
-    else:
-        keys, layer, name = _resolve_path(net, path, repr(request))
-        if name not in layer.array_names():
-            raise NetError(f"{request!r}: name an input port of the net ({', '.join(net.input_ports())}) or an array of a layer, such as NetPortGradient([layer, \"Weights\"]).")
-        index = next(i for i, (p, _) in enumerate(module.plan.leaves) if p == keys)
-        target = getattr(module.leaves[index], name)
+        return str(path[0])
+    keys, layer, name = _resolve_path(net, path, repr(request))
+    if name not in layer.array_names():
+        raise NetError(f"{request!r}: name an input port of the net ({', '.join(net.input_ports())}) or an array of a layer, such as NetPortGradient([layer, \"Weights\"]).")
+    index = next(i for i, (p, _) in enumerate(module.plan.leaves) if p == keys)
+    return index, str(name)
+
+
+def gradient(net: Layer, module: CompiledNet, tensors: Mapping[str, torch.Tensor], lengths: Mapping[str, torch.Tensor] | None,
+             request: NetPortGradient, device: str) -> torch.Tensor:
+    """The gradient of the sum of the net's outputs (padded positions left out) for a batch, on the CPU.
+
+    Every example adds its own part (examples do not meet in evaluation mode), so the gradient of a
+    batch is the sum of its shares' array gradients, and its input gradient their concatenation."""
+    inputs = {p: t.to(device).detach().clone().requires_grad_(t.is_floating_point()) for p, t in tensors.items()}
+    port_lengths = [lengths.get(p) for p in net.input_ports()] if lengths else None
+    which = gradient_target(net, module, tensors, request)
+    target = inputs[which] if isinstance(which, str) else getattr(module.leaves[which[0]], which[1])
     # The cached module's arrays do not require gradients; this one does, for this call only.
     frozen = not target.requires_grad
     target.requires_grad_(True)
     try:
         with torch.enable_grad():
-            outputs = module.run([inputs[p] for p in net.input_ports()], module.output_wires, lengths)
-            output_lengths = module.wire_lengths(module.output_wires, lengths)
+            outputs = module.run([inputs[p] for p in net.input_ports()], module.output_wires, port_lengths)
+            output_lengths = module.wire_lengths(module.output_wires, port_lengths)
             total = sum(_valid(o, n).sum() for o, n in zip(outputs, output_lengths) if o.is_floating_point())
             (grad,) = torch.autograd.grad(total, [target], allow_unused=True)
     finally:
@@ -253,6 +273,4 @@ def _gradient(net: Layer, module: CompiledNet, prepared: Prepared, request: NetP
             target.requires_grad_(False)
     if grad is None:
         grad = torch.zeros_like(target)
-    if of_input:
-        return _to_python(grad, prepared.single, prepared.lengths.get(path[0]))
-    return grad.detach().cpu().numpy()
+    return grad.detach().cpu()

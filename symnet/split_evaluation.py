@@ -1,4 +1,4 @@
-"""Evaluation on several processes: ``net(x, target_device=("cpu", n))`` and NetMeasurements split a batch.
+"""Evaluation on several processes: ``net(x, target_device=("cpu", n))``, NetPortGradient and NetMeasurements split a batch.
 
 :func:`split_batches` cuts the prepared batch (already encoded, padded, on the CPU) into n
 contiguous shares (:func:`symnet.workers.shares`: no example twice, none padded, rank 0's first)
@@ -22,7 +22,7 @@ longer than that start; otherwise one process is faster.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -31,7 +31,9 @@ import torch.distributed as dist
 from .devices import Placement
 from .engine import CompiledNet, cached_module, run_batches
 from .errors import NetError
+from .evaluation import gradient
 from .layers.base import Layer
+from .ports import NetPortGradient
 from .workers import ProcessFailed, Session, dumps, exit_for_test, launched, shares
 
 
@@ -55,26 +57,11 @@ def split_batches(
     process's share. The values come back on the CPU, in the order of the examples.
     """
     world = placement.processes
-    spec = f'target_device=("{placement.kind}", {world})'
-    count = next(iter(tensors.values())).shape[0] if tensors else 1
-    if world > count:
-        raise NetError(f"{where}: {spec} splits the examples over {world} processes, but there {'is' if count == 1 else 'are'} only {count} "
-                       f"example{'' if count == 1 else 's'}; each process needs at least one.",
-                       fix=f'Use ("{placement.kind}", {count}) or fewer processes, or "{placement.kind}" for one: a small batch is fastest in one process.')
     if training:
         raise NetError(f'{where}: evaluation_mode="Train" cannot be split over processes: batch normalization would use each process\'s own batch statistics '
                        "and dropout each process's own masks, so the result would depend on the number of processes.",
                        fix=f'Evaluate with evaluation_mode="Train" on one device (target_device="{placement.kind}").')
-    if dist.is_available() and dist.is_initialized():
-        raise NetError(f"{where}: {spec} starts processes, but this one already belongs to a distributed run (process {dist.get_rank()} of {dist.get_world_size()}).",
-                       fix=f'Evaluate with target_device="{placement.kind}" inside a distributed run: each of its processes can evaluate its own part of the data.')
-    bounds = shares(count, world)
-
-    def share(rank: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor] | None]:
-        start, stop = bounds[rank]
-        part = {port: tensor[start:stop] for port, tensor in tensors.items()}
-        return part, ({port: length[start:stop] for port, length in lengths.items()} if lengths else None)
-
+    share = _sharing(placement, tensors, lengths, where)
     payloads = [dumps((placement, net, *share(rank), list(wires), batch_size, dtype, mixed), where) for rank in range(1, world)]
     with launched(placement, payloads, _evaluate_share, where=where, backend="gloo") as session:
         mine, mine_lengths = share(0)
@@ -91,6 +78,72 @@ def split_batches(
         except (RuntimeError, dist.DistError) as error:
             raise _failed(session, where, placement, error) from None
     return [torch.cat([part[i] for part in parts]) for i in range(len(wires))]
+
+
+def _sharing(placement: Placement, tensors: Mapping[str, torch.Tensor], lengths: Mapping[str, torch.Tensor] | None,
+             where: str) -> Callable[[int], tuple[dict[str, torch.Tensor], dict[str, torch.Tensor] | None]]:
+    """Each rank's contiguous share of a prepared batch (and its lengths), after the checks that need no process."""
+    world = placement.processes
+    spec = f'target_device=("{placement.kind}", {world})'
+    count = next(iter(tensors.values())).shape[0] if tensors else 1
+    if world > count:
+        raise NetError(f"{where}: {spec} splits the examples over {world} processes, but there {'is' if count == 1 else 'are'} only {count} "
+                       f"example{'' if count == 1 else 's'}; each process needs at least one.",
+                       fix=f'Use ("{placement.kind}", {count}) or fewer processes, or "{placement.kind}" for one: a small batch is fastest in one process.')
+    if dist.is_available() and dist.is_initialized():
+        raise NetError(f"{where}: {spec} starts processes, but this one already belongs to a distributed run (process {dist.get_rank()} of {dist.get_world_size()}).",
+                       fix=f'Evaluate with target_device="{placement.kind}" inside a distributed run: each of its processes can evaluate its own part of the data.')
+    bounds = shares(count, world)
+
+    def share(rank: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor] | None]:
+        start, stop = bounds[rank]
+        part = {port: tensor[start:stop] for port, tensor in tensors.items()}
+        return part, ({port: length[start:stop] for port, length in lengths.items()} if lengths else None)
+
+    return share
+
+
+def split_gradient(placement: Placement, net: Layer, module: CompiledNet, tensors: Mapping[str, torch.Tensor], lengths: Mapping[str, torch.Tensor] | None,
+                   request: NetPortGradient, *, dtype: torch.dtype, where: str) -> torch.Tensor:
+    """NetPortGradient of a batch on ``placement.processes`` processes, each differentiating a contiguous share.
+
+    Each example adds its own part to the summed outputs, so the batch's gradient by an array is
+    the sum of the shares' (added in rank order) and its gradient by an input port is their
+    concatenation (in the order of the examples). The caller checks ``request`` first
+    (:func:`symnet.evaluation.gradient_target`), so a mistake is named before any process starts."""
+    world = placement.processes
+    share = _sharing(placement, tensors, lengths, where)
+    by_input = len(request.path) == 1 and request.path[0] in tensors
+    payloads = [dumps((placement, net, *share(rank), request, dtype), where) for rank in range(1, world)]
+    with launched(placement, payloads, _differentiate_share, where=where, backend="gloo") as session:
+        mine, mine_lengths = share(0)
+        saved = torch.get_num_threads()
+        if session.threads is not None:
+            torch.set_num_threads(session.threads)  # the processes share the cores
+        try:
+            value = gradient(net, module, mine, mine_lengths, request, session.device)
+        finally:
+            torch.set_num_threads(saved)
+        parts: list[Any] = [None] * world
+        try:
+            dist.gather_object(value, parts, dst=0)
+        except (RuntimeError, dist.DistError) as error:
+            raise _failed(session, where, placement, error) from None
+    if by_input:
+        return torch.cat(parts)
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total  # type: ignore[no-any-return]
+
+
+def _differentiate_share(placement: Placement, net: Layer, tensors: dict[str, torch.Tensor], lengths: dict[str, torch.Tensor] | None,
+                         request: NetPortGradient, dtype: torch.dtype) -> None:
+    """A worker's part of :func:`split_gradient`: its share's gradient, sent to rank 0."""
+    rank = dist.get_rank()
+    exit_for_test(rank)
+    device = placement.device_for(rank)
+    dist.gather_object(gradient(net, cached_module(net, device, dtype), tensors, lengths, request, device), None, dst=0)
 
 
 def _evaluate_share(placement: Placement, net: Layer, tensors: dict[str, torch.Tensor], lengths: dict[str, torch.Tensor] | None,
@@ -112,4 +165,4 @@ def _failed(session: Session, where: str, placement: Placement, error: BaseExcep
                          fix=f'See the worker\'s error above; target_device="{placement.kind}" evaluates in this process alone.')
 
 
-__all__ = ["split_batches"]
+__all__ = ["split_batches", "split_gradient"]

@@ -23,6 +23,7 @@ still enter channels-last, which makes the convolutions take their channels-last
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -56,6 +57,9 @@ class FullyShardedRunner(DistributedRunner):
         for leaf in self.units:
             fully_shard(leaf)
         self.module.call_leaves_as_modules()  # so that each unit's hooks gather its arrays when it runs
+        # FSDP2 warns when a unit returns a view, in case an in-place operation on it skipped its backward hook:
+        # symnet's engine and layers never change a layer's output in place
+        warnings.filterwarnings("ignore", message=r"FSDP2-wrapped module \(.*\) returned a view tensor", category=UserWarning)
         parallel = _Run(self.module, self.wires)
         fully_shard(parallel)
         self.units.append(parallel)
