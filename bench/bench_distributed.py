@@ -14,9 +14,10 @@ The communication share, measured two ways:
   bound on the time communication adds;
 - replayed: two processes, each with its share of the cores, make exactly the collectives of a
   2-process round and nothing else (per batch: the all-reduce of every gradient with the batch
-  loss appended to it, the stop flag's; per round: one gathering of the scores for the
-  measurements), alternating with the collectives of the design before it (the batch loss in
-  an all-reduce of its own), so the two are compared in one run.
+  loss and the stop flag appended to it; per round: one gathering of the scores for the
+  measurements), alternating with the collectives of the design before it (per batch, the batch
+  loss and the stop flag in all-reduces of their own besides the gradients'), so the two are
+  compared in one run.
 
 Evaluation (``--evaluation``): ``net(x)`` on Fashion-MNIST test images with ``"cpu"`` and with
 ``("cpu", 2)`` (A B A B), and ``("cpu", 2)`` on 2 images, which is almost all start-up cost.
@@ -63,7 +64,7 @@ def _communicate(rank: int, port: int, parameters: int, batches: int, threads: i
     torch.set_num_threads(threads)
     store = dist.TCPStore("127.0.0.1", port, 2, is_master=False, timeout=datetime.timedelta(seconds=60))
     dist.init_process_group("gloo", store=store, rank=rank, world_size=2, timeout=datetime.timedelta(seconds=60))
-    gradients, with_loss, scalar = torch.zeros(parameters), torch.zeros(parameters + 1), torch.zeros(1)
+    gradients, with_loss, scalar = torch.zeros(parameters), torch.zeros(parameters + 2), torch.zeros(1)
     scores, targets = torch.zeros(BATCH // 2 * batches, 10), torch.zeros(BATCH // 2 * batches, dtype=torch.int64)
     times: dict[str, list[float]] = {"now": [], "before": []}
     for _ in range(REPLAYS):
@@ -72,11 +73,11 @@ def _communicate(rank: int, port: int, parameters: int, batches: int, threads: i
             start = time.perf_counter()
             for _ in range(batches):
                 if design == "now":
-                    dist.all_reduce(with_loss)  # DDP's buckets carry every gradient once per batch, and the batch's loss with them
+                    dist.all_reduce(with_loss)  # DDP's buckets carry every gradient once per batch, the batch's loss and the stop flag with them
                 else:
                     dist.all_reduce(gradients)
                     dist.all_reduce(scalar)  # the batch's loss, on its own
-                dist.all_reduce(scalar)  # the stop flag
+                    dist.all_reduce(scalar)  # the stop flag, on its own
             parts: list[Any] = [None, None]
             dist.all_gather_object(parts, [scores, targets])  # the round's scores for its measurements, once
             times[design].append(time.perf_counter() - start)
@@ -136,8 +137,8 @@ def training(options: argparse.Namespace) -> None:
           f"{statistics.median(in_run) / median_two:.0%} of the 2-process round")
     now, before = replayed["now"], replayed["before"]
     print(f"communication replayed alone: {now:.2f} s a round = {now / median_two:.0%} of the 2-process round "
-          f"({1000 * now / batches:.2f} ms a batch for {4 * parameters / 1e6:.2f} MB of gradients with the loss, and the stop flag); "
-          f"with the loss in an all-reduce of its own (the design before): {1000 * before / batches:.2f} ms a batch, now/before {now / before:.2f}")
+          f"({1000 * now / batches:.2f} ms a batch for {4 * parameters / 1e6:.2f} MB of gradients with the loss and the stop flag); "
+          f"with the loss and the flag in all-reduces of their own (the design before): {1000 * before / batches:.2f} ms a batch, now/before {now / before:.2f}")
 
 
 def evaluation(options: argparse.Namespace) -> None:

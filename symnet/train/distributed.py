@@ -24,7 +24,11 @@ training loop; the runner makes them agree (see the protocol in :mod:`symnet.tra
   loss with the gradients. That is also how every rank learns that a loss was not finite (a NaN
   or infinity on one rank makes the sum non-finite on all): the divergence watch and the batch
   losses are the same number on every rank, so all ranks keep the same arrays and stop on the
-  same batch, with the report of one process;
+  same batch, with the report of one process. The stop flag (Ctrl-C, a failed checkpoint write or
+  callback on rank 0) travels the same way, with the next batch's gradients: if any rank raised
+  it, no rank takes that batch's step and all leave the loop, as if they had agreed after the
+  batch before (only at the end of a round is there a collective for it). So in-memory data costs
+  one collective per batch, DDP's own;
 - **failures end the run**: a collective that fails (a rank that died closes its connections,
   and gloo reports it at once; a rank that hangs hits the process group's timeout) raises
   :class:`ProcessFailed`, a NetError naming what the launcher knows about the ranks.
@@ -78,6 +82,7 @@ class DistributedRunner(SingleProcessRunner):
         self.threads = threads
         self.single_thread = False  # the launcher gave each process its share of the cores
         self.communication = Communication()
+        self._stop_asked = False
         with self.guarded(f"wrapping the net in {self.parallelism}"):
             self.parallel = self.wrap()
 
@@ -108,6 +113,13 @@ class DistributedRunner(SingleProcessRunner):
                              f"{known or 'another process stopped answering'} ({type(error).__name__}: {first[:300]}).",
                              fix="The net trained so far is lost with the processes; resume from a checkpoint (training_progress_checkpointing) "
                                  "after fixing the cause, on any number of processes.")
+
+    defers_agreement = True
+
+    def ask_to_stop(self, flag: bool) -> None:
+        """Tell the other ranks with the next batch's gradients (no collective of its own) whether this one wants to stop now:
+        if any does, that batch's step is taken by none and :attr:`stop_agreed` is set on every rank."""
+        self._stop_asked = flag
 
     def agree(self, flag: bool) -> bool:
         value = torch.tensor([1.0 if flag else 0.0])
@@ -144,15 +156,20 @@ class DistributedRunner(SingleProcessRunner):
                     loss = part if loss is None else loss + part
                 # weighted by this rank's share, so that DDP's mean over the ranks is the whole batch's mean
                 loss = loss * weight  # type: ignore[operator]
-            # the batch's loss: each rank's weighted loss summed and divided by the ranks, exchanged
-            # with the gradients (see batch_loss)
-            received = self.send_loss(loss.detach())
+            # the batch's loss (each rank's weighted loss summed and divided by the ranks) and whether a rank asked to
+            # stop after the last batch, exchanged with the gradients (see send_loss)
+            flag = torch.tensor([1.0 if self._stop_asked else 0.0], dtype=loss.dtype, device=loss.device)
+            received = self.send_loss(torch.cat([loss.detach().reshape(1), flag]))
+            self._stop_asked = False
             for group in self.optimizer.param_groups:
                 group["lr"] = self.learning_rate * group["multiplier"] * factor
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            total = received()
-        value = float(total.item())
+            value, stop = received().tolist()
+        if stop > 0:
+            # a rank asked to stop after the last batch: every rank leaves this one's step untaken
+            self.stop_agreed = True
+            return None
         if not math.isfinite(value):
             # every rank sees the same total: all of them leave the arrays unchanged
             return None
@@ -162,11 +179,12 @@ class DistributedRunner(SingleProcessRunner):
         self._last = (values if weight else [], local)
         return value
 
-    def send_loss(self, loss: torch.Tensor) -> Callable[[], torch.Tensor]:
-        """Hand this rank's weighted batch loss to the backward pass; the returned function gives the mean over the ranks after it.
+    def send_loss(self, numbers: torch.Tensor) -> Callable[[], torch.Tensor]:
+        """Hand this rank's weighted batch loss and stop flag to the backward pass; the returned function gives their means
+        over the ranks after it (a flag above 0: some rank raised it).
 
-        DDP's comm hook appends the loss to the first gradient bucket's all-reduce: no collective of its own."""
-        self.communication.carried, self.communication.received = loss.reshape(1), None
+        DDP's comm hook appends them to the first gradient bucket's all-reduce: no collective of their own."""
+        self.communication.carried, self.communication.received = numbers, None
 
         def received() -> torch.Tensor:
             total = self.communication.received
@@ -223,13 +241,13 @@ class Communication:
 
     seconds: float = 0.0
     all_reduces: int = 0
-    carried: torch.Tensor | None = None  # this rank's weighted batch loss, for the next backward pass's first bucket
-    received: torch.Tensor | None = None  # the mean of the ranks' carried losses, once that bucket is reduced
+    carried: torch.Tensor | None = None  # this rank's weighted batch loss and stop flag, for the next backward pass's first bucket
+    received: torch.Tensor | None = None  # the means of the ranks' carried numbers, once that bucket is reduced
 
 
 def _timed_all_reduce(state: Communication, bucket):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
     """DDP's all-reduce of a gradient bucket (the mean over the ranks, as torch's default hook), timed; the first
-    bucket of a backward pass carries the batch loss as one more number, so the loss needs no collective of its own.
+    bucket of a backward pass carries the batch loss and the stop flag as two more numbers, so they need no collective of their own.
 
     ``bucket`` is a ``dist.GradBucket`` and the result a ``Future[Tensor]``; they stay unannotated because DDP
     checks the annotations against those classes, and this module's annotations are strings."""
@@ -244,8 +262,8 @@ def _timed_all_reduce(state: Communication, bucket):  # type: ignore[no-untyped-
 
     def finished(done: torch.futures.Future[list[torch.Tensor]]) -> torch.Tensor:
         reduced = done.value()[0]
-        state.received = reduced[-1:].clone()
-        return _finished(state, start, gradients.copy_(reduced[:-1]))
+        state.received = reduced[-len(carried):].clone()
+        return _finished(state, start, gradients.copy_(reduced[: -len(carried)]))
 
     return future.then(finished)
 

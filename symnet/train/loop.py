@@ -288,6 +288,9 @@ class Training:
             factor = schedule_factor(self.config.method, fraction, state.batches + 1, total)
             runner.remember()
             loss_value = runner.step(batch, factor)
+            if runner.stop_agreed:  # a process asked to stop after the last batch: this one's step was taken by none
+                state.stop("ManualStop", "interrupted")
+                return
             if loss_value is None:
                 self.diverged()
                 return
@@ -306,7 +309,11 @@ class Training:
             self.guarded(self.report_batch)
             if self.config.time_goal is not None and elapsed >= self.config.time_goal:
                 state.stop("TimeGoal", f"the time goal of {self.config.time_goal:g} s was reached")
-            if runner.agree(interrupt.requested or state.reason is not None):  # one process stopping stops all after this batch
+            stop = interrupt.requested or state.reason is not None
+            if runner.defers_agreement and index + 1 < data.batches_per_round:
+                runner.ask_to_stop(stop)  # told with the next batch's gradients; every process stops there, before its step
+                continue
+            if runner.agree(stop):  # one process stopping stops all after this batch
                 state.stop("ManualStop", "interrupted")
             if state.reason:
                 return

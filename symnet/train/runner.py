@@ -33,6 +33,10 @@ The runner protocol (what the loop calls; a torch.distributed runner implements 
 - ``agree(flag) -> bool`` — whether any process raised a flag (Ctrl-C, a time goal, a failed
   checkpoint write): a single process returns the flag, a distributed runner all-reduces it,
   so every rank leaves the loop after the same batch;
+- ``defers_agreement``, ``ask_to_stop(flag)``, ``stop_agreed`` — a distributed runner can carry the
+  flag of :meth:`agree` with the next batch's gradients instead: ``ask_to_stop`` hands it over,
+  and the next ``step`` returns None with ``stop_agreed`` set on every rank, its update untaken,
+  if any rank raised it;
 - ``main_value(value) -> float`` — rank 0's value of a number each process measures for itself
   (the elapsed time a time goal's schedule follows), so that every rank takes the same steps.
 
@@ -84,6 +88,9 @@ class Runner(Protocol):
     def optimizer_state(self) -> dict[str, Any]: ...
     def load_optimizer_state(self, state: dict[str, Any]) -> None: ...
     def agree(self, flag: bool) -> bool: ...
+    defers_agreement: bool
+    stop_agreed: bool
+    def ask_to_stop(self, flag: bool) -> None: ...
     def main_value(self, value: float) -> float: ...
 
 
@@ -144,6 +151,12 @@ class SingleProcessRunner:
 
     def agree(self, flag: bool) -> bool:
         return flag
+
+    defers_agreement = False  # one process has nothing to agree with
+    stop_agreed = False
+
+    def ask_to_stop(self, flag: bool) -> None:
+        return None
 
     def main_value(self, value: float) -> float:
         return value

@@ -71,10 +71,10 @@ class FullyShardedRunner(DistributedRunner):
         self.optimizer, self.optimizer_implementation = _fast_optimizer(self._method, groups, self.learning_rate)
         return parallel
 
-    def send_loss(self, loss: torch.Tensor) -> Callable[[], torch.Tensor]:
-        """FSDP2 reduce-scatters the gradients without a hook to carry a number: the loss has its own small all-reduce,
-        overlapped with the backward pass."""
-        total = (loss.float() / self.world).reshape(1)
+    def send_loss(self, numbers: torch.Tensor) -> Callable[[], torch.Tensor]:
+        """FSDP2 reduce-scatters the gradients without a hook to carry numbers: the loss and the stop flag have their own
+        small all-reduce, overlapped with the backward pass."""
+        total = numbers.float() / self.world
         pending = dist.all_reduce(total, async_op=True)
 
         def received() -> torch.Tensor:

@@ -3,13 +3,15 @@ that is not finite on one process stops every process on the same batch with the
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
 
 from symnet import All, ElementwiseLayer, LinearLayer, NetChain, NetTrain, SoftmaxLayer
 
-from .conftest import _blobs
+from .conftest import _blobs, _classifier
 from .test_distributed import OPTIONS, _all_arrays
 
 NON_FINITE = r"NetTrain stopped early \(NonFiniteLoss\): the loss of batch 3 is not finite"
@@ -58,3 +60,25 @@ def test_an_exploding_loss_keeps_the_same_arrays_on_two_processes_as_on_one() ->
     for left, right in zip(_all_arrays(one["TrainedNet"]), _all_arrays(two["TrainedNet"]), strict=True):
         np.testing.assert_allclose(left, right, rtol=1e-4, atol=1e-5)
 
+
+
+def _fails_at_batch_3(progress: dict[str, Any]) -> None:
+    if progress.get("AbsoluteBatch") == 3:
+        raise RuntimeError("the callback failed")
+
+
+def test_a_stop_on_rank_0_mid_round_stops_both_processes_after_the_same_batch() -> None:
+    # rank 0 alone reports: its callback's error stops it after batch 3; the other process learns it with batch 4's
+    # gradients (no collective of its own), and neither takes batch 4's step
+    x, y = _blobs(33, seed=3)
+    options = {**OPTIONS, "training_progress_reporting": _fails_at_batch_3}
+    with pytest.warns(UserWarning, match=r"NetTrain stopped early \(Error\): RuntimeError: the callback failed"):
+        one = NetTrain(_classifier(), (x, y), All, max_training_rounds=2, **options)
+    with pytest.warns(UserWarning, match=r"NetTrain stopped early \(Error\): RuntimeError: the callback failed"):
+        two = NetTrain(_classifier(), (x, y), All, max_training_rounds=2, target_device=("cpu", 2), **options)
+    assert two["ReasonTrainingStoppedDetails"] == one["ReasonTrainingStoppedDetails"]
+    assert two["TotalBatches"] == one["TotalBatches"] == 3
+    np.testing.assert_allclose(two["BatchLossList"], one["BatchLossList"], rtol=1e-5)
+    for left, right in zip(_all_arrays(one["TrainedNet"]), _all_arrays(two["TrainedNet"]), strict=True):
+        np.testing.assert_allclose(left, right, rtol=0, atol=2e-6)
+    assert two["AutomaticChoices"]["communication"]["all_reduces"] == 4  # batch 4 carried the stop, its update untaken
