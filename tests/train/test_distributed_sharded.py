@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from symnet import All, ConvolutionLayer, FlattenLayer, LinearLayer, NetChain, NetError, NetTrain, OptionError, SoftmaxLayer
+from symnet import All, ConvolutionLayer, FlattenLayer, LinearLayer, NetChain, NetError, NetInitialize, NetMapOperator, NetTrain, OptionError, SoftmaxLayer
+from symnet.engine import CompiledNet
 from symnet.train.checkpoint import load
+from symnet.train.sharded import _separate_leaves
 
 from .conftest import _blobs, _classifier
 from .test_distributed import _all_arrays
@@ -88,3 +90,13 @@ def test_fsdp_mistakes_are_named_before_any_process_starts() -> None:
         NetTrain(_classifier(), train, parallelism="FSDP", **OPTIONS)
     with pytest.raises(OptionError, match=r'NetTrain: parallelism must be one of "DDP", "FSDP"; received "ZeRO"'):
         NetTrain(_classifier(), train, parallelism="ZeRO", **OPTIONS)
+
+
+def test_each_layer_with_arrays_is_its_own_unit_except_inside_operators() -> None:
+    # NetMapOperator runs its member once per element: FSDP2 gathers a unit once per call, so the member stays in the root unit
+    net = NetInitialize(NetChain([NetMapOperator(LinearLayer(4)), "Tanh", FlattenLayer(), LinearLayer(2), SoftmaxLayer()], input=(3, 2)), random_seeding=1)
+    module = CompiledNet(net)
+    separate = [leaf for leaf in _separate_leaves(module) if any(True for _ in leaf.parameters())]
+    paths = [path for (path, _), leaf in zip(module.plan.leaves, module.leaves, strict=True) if any(leaf is unit for unit in separate)]
+    assert paths == [("3",)]
+    assert ("0", "Net") in [path for path, _ in module.plan.leaves]
