@@ -208,6 +208,13 @@ class Layer:
     def forward(self, arrays: Mapping[str, torch.Tensor], *inputs: torch.Tensor, training: bool = False) -> Any:
         raise NotImplementedError
 
+    def prepare_forward(self) -> None:
+        """Compute now what ``forward`` would otherwise compute on first use (a parsed expression,
+        an imported function), so that ``forward`` only reads the layer. NetTrain's
+        ``compile=True`` calls it before ``torch.compile`` traces the net: a cache filled while
+        tracing is a dict changed inside the graph, after which Dynamo breaks the graph at every
+        read of a layer's ``types`` (a mappingproxy whose dict it can no longer trust)."""
+
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor | None:
         """Each example's length along the output's first axis, given its first input's
         ``lengths``: the same lengths when the output keeps a "Varying" first axis, else None.

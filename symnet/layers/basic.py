@@ -199,6 +199,9 @@ class ElementwiseLayer(Layer):
         except ExpressionError as error:  # name the layer the expression was given to
             raise ExpressionError(f"ElementwiseLayer: {error}") from None
 
+    def prepare_forward(self) -> None:
+        _ = self._callable  # fills the cache
+
     @property
     def _callable(self) -> Callable[[torch.Tensor], torch.Tensor]:
         if "function" not in self._function_cache:
@@ -309,6 +312,9 @@ class ThreadingLayer(Layer):
 
     def input_ports(self) -> tuple[str, ...]:
         return tuple(f"Input{i + 1}" for i in range(self.arity or 2))
+
+    def prepare_forward(self) -> None:
+        _ = self._callable  # fills the cache
 
     @property
     def _callable(self) -> Callable[..., torch.Tensor]:

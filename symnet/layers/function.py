@@ -48,6 +48,9 @@ class FunctionLayer(Layer):
         """The import path a file stores, or None for a function that has none."""
         return function_path(self.function)
 
+    def prepare_forward(self) -> None:
+        _ = self._callable  # imports the function now
+
     @property
     def _callable(self) -> Callable[..., Any]:
         if callable(self.function):

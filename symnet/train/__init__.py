@@ -12,8 +12,9 @@ them. Options (snake_case of Wolfram's): ``loss_function``, ``batch_size``,
 ``cache_frozen_features`` (Automatic: a front frozen by ``learning_rate_multipliers`` is
 evaluated once per example and the rest trained on its output, see :mod:`symnet.train.caching`;
 False: never), ``bucketing`` (Automatic: batches of sequences of similar length when that
-saves padding, see :mod:`symnet.train.sequences`; True, False) and ``compile`` (True: the
-training forward pass through ``torch.compile``; off by default, as it has not paid on CPUs),
+saves padding, see :mod:`symnet.train.sequences`; True, False) and ``compile`` (True: each
+training step's forward pass and losses as one ``torch.compile`` graph, see
+:mod:`symnet.train.compiled`; off by default, as it has not paid on CPUs),
 and ``parallelism`` (with several processes: "DDP", the default, or "FSDP", which shards the
 arrays, gradients and optimizer state over them, see :mod:`symnet.train.sharded`).
 NetTrain picks the fast paths itself (fused optimizer kernels, the channels-last memory format)

@@ -56,6 +56,7 @@ from ..engine import CompiledNet
 from ..errors import NetError
 from ..layers.base import Layer
 from .arrays import LeafArrays
+from .compiled import TrainingForward
 from .data import Table
 from .kernels import training_kernels
 from .losses import LossTerm
@@ -120,9 +121,11 @@ class SingleProcessRunner:
         self.parameters, groups = _parameter_groups(net, plan, module, multipliers)
         self.learning_rate = learning_rate
         self.optimizer, self.optimizer_implementation = _fast_optimizer(method, groups, learning_rate)
-        # torch.compile traces the training forward pass once per batch shape; evaluation (in
-        # inference mode, other batch sizes) stays eager, where a compile would not pay back
-        self._values = torch.compile(_Values(module, self.wires)) if compile else None
+        # torch.compile traces the training step's forward pass and losses as one graph, once,
+        # for the shapes of the first batch (symnet.train.compiled); other shapes (a smaller last
+        # batch) and evaluation (inference mode, other batch sizes) stay eager: a second compile
+        # would cost more than it saves
+        self._compiled = TrainingForward(module, self.wires, terms, compiled_plan) if compile else None
         self.compiled = compile
         self.clip = method.settings["gradient_clipping"]
         self.autocast = (lambda: torch.autocast(device.split(":")[0], dtype=torch.bfloat16)) if mixed else nullcontext
@@ -176,15 +179,22 @@ class SingleProcessRunner:
         """The weighted loss of a batch (already on the device) and the values the losses looked at."""
         lengths = batch_lengths(batch, self.input_ports)
         inputs = [batch[p] for p in self.input_ports]
-        if self._values is not None and self.module.training and lengths is None:
-            values = self._values(*inputs)  # compiled for fixed-size data; sequences of varying length stay eager
-        else:
-            values = self.module.run(inputs, self.wires, lengths)
+        if self._compiled is not None and self.module.training and lengths is None and torch.is_grad_enabled():
+            # fixed-size data only: sequences of varying length stay eager
+            computed = self._compiled(inputs, [batch.get(term.port) for term in self.terms])
+            if computed is not None:
+                return computed
+        values = self.module.run(inputs, self.wires, lengths)
         loss = None
         for term, value, length in zip(self.terms, values, self.value_lengths(batch)):
             part = term.loss(value, batch.get(term.port), length) * term.weight
             loss = part if loss is None else loss + part
         return loss, values  # type: ignore[return-value]
+
+    @property
+    def compile_fallback(self) -> str | None:
+        """Why ``compile=True`` trained eagerly after all (Dynamo could not trace one graph), or None."""
+        return self._compiled.fallback if self._compiled is not None else None
 
     def value_lengths(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor | None]:
         """Each example's length on the values the losses look at (None where not padded)."""
@@ -290,17 +300,6 @@ class SingleProcessRunner:
         output = torch.cat(outputs) if outputs else None
         target = torch.cat(targets) if targets and targets[0] is not None else None  # type: ignore[arg-type]
         return total / max(count, 1), output, target
-
-
-class _Values(nn.Module):
-    """The values a training step's losses look at, as one module ``torch.compile`` can trace."""
-
-    def __init__(self, module: CompiledNet, wires: list[Any]) -> None:
-        super().__init__()
-        self.module, self.wires = module, wires
-
-    def forward(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
-        return self.module.run(list(inputs), self.wires)
 
 
 def _fast_optimizer(method: Method, groups: list[dict[str, Any]], learning_rate: float) -> tuple[torch.optim.Optimizer, str]:

@@ -7,11 +7,13 @@ import functools
 import numpy as np
 import pytest
 import torch
+from torch._dynamo.utils import counters
 
 from symnet import (
     All,
     ConvolutionLayer,
     FlattenLayer,
+    FunctionLayer,
     LinearLayer,
     NetChain,
     NetError,
@@ -66,16 +68,39 @@ def test_the_fast_optimizer_trains_the_weights_of_torchs_per_array_loop(monkeypa
     assert any(not np.array_equal(trained[name], reference[name]) for name in reference) or fast == "foreach"
 
 
-def test_compile_true_trains_the_weights_of_the_eager_module(monkeypatch):
-    # aot_eager runs the path symnet owns (Dynamo tracing the runner's forward, AOTAutograd's
-    # backward) without inductor's C++ compilation, which would cost a minute of make test
+def test_compile_true_traces_the_training_step_as_one_graph_and_trains_the_weights_of_the_eager_module(monkeypatch):
+    # aot_eager runs the path symnet owns (Dynamo tracing the runner's forward and losses,
+    # AOTAutograd's backward) without inductor's C++ compilation, which would cost a minute of make test
     monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="aot_eager"))
     torch._dynamo.reset()
-    eager, eager_choices = _train_with(monkeypatch, None, "ADAM")
-    compiled, choices = _train_with(monkeypatch, None, "ADAM", compile=True)
-    assert (eager_choices["compile"], choices["compile"]) == (False, True)
-    for name in eager:
-        np.testing.assert_allclose(compiled[name], eager[name], rtol=1e-4, atol=1e-5, err_msg=name)
+    counters.clear()
+    # 72 examples in batches of 16: the last batch of each round (8) is smaller and runs eagerly
+    data, options = _images(72), {"method": "ADAM", "batch_size": 16, "max_training_rounds": 2, **QUIET}
+    eager = NetTrain(_conv_net(), data, All, **options)
+    compiled = NetTrain(_conv_net(), data, All, compile=True, **options)
+    assert (eager["AutomaticChoices"]["compile"], compiled["AutomaticChoices"]["compile"]) == (False, True)
+    # one graph (the net's forward pass and the loss), no graph break, no second compile
+    assert dict(counters["graph_break"]) == {}
+    assert counters["stats"]["unique_graphs"] == 1
+    expected, trained = _arrays(eager["TrainedNet"]), _arrays(compiled["TrainedNet"])
+    for name in expected:
+        np.testing.assert_allclose(trained[name], expected[name], rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+def _untraceable(x: torch.Tensor) -> torch.Tensor:
+    torch._dynamo.graph_break()
+    return x
+
+
+def test_compile_true_trains_eagerly_and_says_why_when_the_step_is_not_one_graph(monkeypatch):
+    monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="aot_eager"))
+    net = NetInitialize(NetChain([FunctionLayer(_untraceable), LinearLayer(3), SoftmaxLayer()], input=(1, 8, 8)), random_seeding=1)
+    data, options = _images(32), {"batch_size": 16, "max_training_rounds": 1, **QUIET}
+    eager = NetTrain(net, data, All, **options)
+    compiled = NetTrain(net, data, All, compile=True, **options)
+    assert compiled["AutomaticChoices"]["compile"].startswith("False: torch.compile could not trace the training step as one graph (")
+    for name, value in _arrays(eager["TrainedNet"]).items():
+        np.testing.assert_array_equal(_arrays(compiled["TrainedNet"])[name], value, err_msg=name)
 
 
 @pytest.mark.parametrize("value", ["yes", 1, None])

@@ -1,0 +1,71 @@
+"""NetTrain's ``compile=True``: a training step's forward pass and losses as one ``torch.compile`` graph.
+
+:class:`TrainingForward` compiles, with ``fullgraph=True``, a function of the batch's inputs and
+targets that runs the compiled net up to the wires the losses read and sums the weighted losses:
+Dynamo traces the whole step into one graph (the backward follows from it through AOTAutograd),
+or raises, in which case the step stays eager and :attr:`TrainingForward.fallback` says why —
+never the silent mix of graph fragments and per-layer recompiles a graph break would cause.
+
+What keeps the trace whole:
+
+- every leaf's :meth:`~symnet.layers.base.Layer.prepare_forward` runs first, so no layer fills a
+  cache while it is traced (a dict changed inside the graph makes Dynamo break the graph at each
+  later read of a layer's ``types``, a mappingproxy);
+- the shapes are static and compiled once, for the first batch: a batch of another shape (the
+  last, smaller batch of a round: NetTrain neither pads nor drops it) runs the same module eagerly
+  (one batch a round; a second compile, static or dynamic, costs more than it saves);
+- the step is one module-level function, so Dynamo's guards (on the layers' hyperparameters and
+  the arrays' shapes, not on the objects) let a later NetTrain of the same net reuse its graph:
+  retraining a net in a notebook or a benchmark's repeats compile once. Dynamo keeps at most
+  ``torch._dynamo.config.recompile_limit`` (8) graphs per function; a process that trains more
+  different nets with ``compile=True`` trains the rest eagerly (torch warns), unless it raises
+  that limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from ..engine import CompiledNet, Plan
+from .losses import LossTerm
+
+
+def _step(module: CompiledNet, wires: Sequence[int], terms: Sequence[LossTerm], inputs: list[torch.Tensor],
+          targets: list[torch.Tensor | None]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The weighted loss of a batch and the values the losses look at (what the runner's eager forward computes)."""
+    values = module.run(inputs, wires)
+    loss = None
+    for term, value, target in zip(terms, values, targets):
+        part = term.loss(value, target) * term.weight
+        loss = part if loss is None else loss + part
+    return loss, values  # type: ignore[return-value]
+
+
+class TrainingForward:
+    """The compiled loss and values of a training batch; ``None`` where the batch runs eagerly."""
+
+    def __init__(self, module: CompiledNet, wires: Sequence[int], terms: Sequence[LossTerm], plan: Plan) -> None:
+        for _, layer in plan.leaves:
+            layer.prepare_forward()
+        self.module, self.wires, self.terms = module, tuple(wires), tuple(terms)
+        self._compiled = torch.compile(_step, fullgraph=True, dynamic=False)
+        self._shapes: tuple[Any, ...] | None = None
+        #: why the steps run eagerly after all (Dynamo could not trace the net as one graph), or None
+        self.fallback: str | None = None
+
+    def __call__(self, inputs: list[torch.Tensor], targets: list[torch.Tensor | None]) -> tuple[torch.Tensor, list[torch.Tensor]] | None:
+        if self.fallback is not None:
+            return None
+        shapes = tuple(None if x is None else (x.shape, x.dtype) for x in (*inputs, *targets))
+        if self._shapes is None:
+            self._shapes = shapes
+        elif shapes != self._shapes:
+            return None
+        try:
+            return self._compiled(self.module, self.wires, self.terms, inputs, targets)  # type: ignore[no-any-return]
+        except (torch._dynamo.exc.Unsupported, torch._dynamo.exc.BackendCompilerFailed) as error:
+            self.fallback = str(error).strip().splitlines()[0]
+            return None
