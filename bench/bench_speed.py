@@ -19,13 +19,16 @@ autocast, and (with more than one thread) NetTrain on one thread. From them:
 - ``--time-to-accuracy``: seconds for NetTrain's defaults to reach 0.90 test accuracy (goal ≤ 30 s)
 - ``--kernels``: NetTrain float32 with its training kernels / with torch's own (symnet.train.kernels;
   measured in the same repeats)
+- ``--compile``: NetTrain float32 with ``compile=True`` / without, in the same repeats (the graph
+  compiled before the repeats, whose time is reported apart: later NetTrain calls of the same net
+  reuse it), with Dynamo's count of graphs and graph breaks
 - ``--profile``: torch.profiler's busiest operations in one NetTrain float32 round, ms per batch
 
 FLOPs per training example are counted by torch's FlopCounterMode (forward and backward of the
 same net in torch). Times are NetTrain's own ``TotalTrainingTime`` (the loop, without data checks).
 Ratios are medians over the repeats; the machine's load is printed with each repeat.
 
-    python bench/bench_speed.py [--examples 8192] [--repeats 3] [--quick] [--time-to-accuracy] [--kernels] [--profile]
+    python bench/bench_speed.py [--examples 8192] [--repeats 3] [--quick] [--time-to-accuracy] [--kernels] [--compile] [--profile]
 
 ``--quick`` is 2048 examples and 2 repeats (about a second per measurement on 2 quiet cores).
 """
@@ -95,12 +98,13 @@ def plain_loop(images: torch.Tensor, labels: torch.Tensor, seed: int, bfloat16: 
     return time.perf_counter() - start
 
 
-def nettrain(net, data, seed: int, precision: str, threads: int | None = None) -> tuple[float, dict]:
+def nettrain(net, data, seed: int, precision: str, threads: int | None = None, compile: bool = False) -> tuple[float, dict]:
     """NetTrain's own time for its loop (``TotalTrainingTime``), and its automatic choices."""
     before = torch.get_num_threads()
     torch.set_num_threads(threads or before)
     try:
-        results = NetTrain(net, data, All, batch_size=BATCH, max_training_rounds=1, random_seeding=seed, training_progress_reporting=None, working_precision=precision)
+        results = NetTrain(net, data, All, batch_size=BATCH, max_training_rounds=1, random_seeding=seed, training_progress_reporting=None, working_precision=precision,
+                          compile=compile)
     finally:
         torch.set_num_threads(before)
     return results["TotalTrainingTime"], results["AutomaticChoices"]
@@ -138,6 +142,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2048 examples, 2 repeats")
     parser.add_argument("--time-to-accuracy", action="store_true")
     parser.add_argument("--kernels", action="store_true", help="also NetTrain float32 without symnet.train.kernels")
+    parser.add_argument("--compile", action="store_true", help="also NetTrain float32 with compile=True")
     parser.add_argument("--profile", action="store_true", help="torch.profiler's busiest operations in one NetTrain float32 round")
     args = parser.parse_args()
     if args.quick:
@@ -157,6 +162,12 @@ def main() -> None:
     threads = torch.get_num_threads()
 
     nettrain(net, (data[0][:1024], data[1][:1024]), 0, "Real32")  # warm up imports and the allocator
+    if args.compile:
+        from torch._dynamo.utils import counters
+
+        start = time.perf_counter()
+        first_compiled = nettrain(net, data, 0, "Real32", compile=True)[0]  # compiles the training step
+        compile_call = time.perf_counter() - start
     rows = []
     for repeat in range(args.repeats):
         before = matmul_ceiling()
@@ -166,14 +177,16 @@ def main() -> None:
         plain_bfloat16 = plain_loop(images, labels, repeat, bfloat16=True)
         one = nettrain(net, data, repeat, "Real32", threads=1)[0] if threads > 1 else ours
         without = nettrain_without_kernels(net, data, repeat) if args.kernels else ours
+        compiled = nettrain(net, data, repeat, "Real32", compile=True)[0] if args.compile else ours
         ceiling = max(before, matmul_ceiling())
         rate = flops * n / ours / 1e9
         rows.append({"ceiling": ceiling, "rate": rate, "efficiency": rate / ceiling, "floor": ours / (flops * n / (ceiling * 1e9)),
                      "mixed/plain": mixed / plain, "ours/plain": ours / plain, "bfloat16/plain": plain_bfloat16 / plain, "one/all": one / ours,
-                     "kernels": ours / without})
+                     "kernels": ours / without, "compiled": compiled / ours, "eager": ours})
         print(f"  repeat {repeat + 1} (load {os.getloadavg()[0]:.1f}): ceiling {ceiling:.0f} GFLOP/s; NetTrain float32 {ours:.2f} s = {rate:.0f} GFLOP/s "
               f"({rate / ceiling:.2f} of the ceiling); plain loop {plain:.2f} s; NetTrain Mixed {mixed:.2f} s; plain loop bfloat16 {plain_bfloat16:.2f} s; "
-              f"NetTrain 1 thread {one:.2f} s" + (f"; NetTrain float32 without training kernels {without:.2f} s" if args.kernels else ""), flush=True)
+              f"NetTrain 1 thread {one:.2f} s" + (f"; NetTrain float32 without training kernels {without:.2f} s" if args.kernels else "")
+              + (f"; NetTrain float32 compile=True {compiled:.2f} s" if args.compile else ""), flush=True)
     median = {key: statistics.median(row[key] for row in rows) for key in rows[0]} if rows else {}
     if rows:
         print(f"NetTrain choices: {choices}; for Mixed: working_precision={mixed_choices.get('working_precision', 'Mixed')}")
@@ -188,6 +201,11 @@ def main() -> None:
             print(f"(6) NetTrain 1 thread / {threads} threads: median {median['one/all']:.2f} (below 1: the cores are busy with other processes)")
         if args.kernels:
             print(f"(8) NetTrain float32 with its training kernels / with torch's own: median {median['kernels']:.2f} ({choices.get('training_kernels', 'none used')})")
+        if args.compile:
+            print(f"(9) NetTrain float32 compile=True / eager, graph already compiled: median {median['compiled']:.2f}; the first compiled round "
+                  f"{first_compiled:.1f} s ({compile_call:.1f} s the whole call) against {median['eager']:.2f} s eager: compiling cost about "
+                  f"{first_compiled - median['compiled'] * median['eager']:.1f} s; Dynamo: {counters['stats']['unique_graphs']} graph(s), "
+                  f"{sum(counters['graph_break'].values())} graph break(s)")
     if args.profile:
         profile(net, data)
 
