@@ -65,13 +65,8 @@ def split_batches(
     payloads = [dumps((placement, net, *share(rank), list(wires), batch_size, dtype, mixed), where) for rank in range(1, world)]
     with launched(placement, payloads, _evaluate_share, where=where, backend="gloo") as session:
         mine, mine_lengths = share(0)
-        saved = torch.get_num_threads()
-        if session.threads is not None:
-            torch.set_num_threads(session.threads)  # the processes share the cores
-        try:
+        with session.sharing_cores():
             values = run_batches(module, mine, wires, lengths=mine_lengths, batch_size=batch_size, device=session.device, mixed=mixed)
-        finally:
-            torch.set_num_threads(saved)
         parts: list[Any] = [None] * world
         try:
             dist.gather_object([value.detach().cpu() for value in values], parts, dst=0)
@@ -117,13 +112,8 @@ def split_gradient(placement: Placement, net: Layer, module: CompiledNet, tensor
     payloads = [dumps((placement, net, *share(rank), request, dtype), where) for rank in range(1, world)]
     with launched(placement, payloads, _differentiate_share, where=where, backend="gloo") as session:
         mine, mine_lengths = share(0)
-        saved = torch.get_num_threads()
-        if session.threads is not None:
-            torch.set_num_threads(session.threads)  # the processes share the cores
-        try:
+        with session.sharing_cores():
             value = gradient(net, module, mine, mine_lengths, request, session.device)
-        finally:
-            torch.set_num_threads(saved)
         parts: list[Any] = [None] * world
         try:
             dist.gather_object(value, parts, dst=0)

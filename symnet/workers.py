@@ -64,6 +64,18 @@ class Session:
     def distributed(self) -> bool:
         return self.world > 1
 
+    @contextmanager
+    def sharing_cores(self) -> Iterator[None]:
+        """This process computes its share on its part of the cores (``threads``), as its workers do; the
+        caller's thread count is back afterwards."""
+        saved = torch.get_num_threads()
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(saved)
+
     def describe_failure(self) -> str:
         """What is known about the workers that failed: exit codes and the messages they sent back."""
         if not self.children:
