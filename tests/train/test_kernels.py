@@ -12,6 +12,8 @@ from symnet.engine import CompiledNet, flatten_net
 from symnet.train import kernels
 from symnet.train.kernels import ConvolutionByMatmul, kernel_for, training_kernels
 
+from .marked_images import marked_images
+
 
 def _conv_inputs(n: int, channels: int, size: tuple[int, int], out_channels: int, kernel: tuple[int, int], *, dtype: torch.dtype = torch.float32,
                  channels_last: bool = True, bias: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
@@ -94,11 +96,7 @@ def test_training_kernels_keep_the_leaves_paths_and_arrays_and_only_apply_to_flo
 
 
 def _images(n: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(4)
-    y = rng.integers(0, 3, n)
-    x = rng.normal(size=(n, 1, 10, 10)).astype(np.float32)
-    x[np.arange(n), 0, 3 * y, 3 * y] += 3.0
-    return x, y.astype(np.int64)
+    return marked_images(n, size=10, spacing=3, seed=4)
 
 
 def test_nettrain_names_the_kernel_and_trains_the_same_weights_as_with_torchs_own(monkeypatch: pytest.MonkeyPatch):

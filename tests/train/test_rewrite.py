@@ -24,6 +24,8 @@ from symnet.engine import CompiledNet, flatten_net
 from symnet.train import rewrite, runner
 from symnet.train.rewrite import training_plan
 
+from .marked_images import marked_images
+
 
 def _notebook_like() -> NetChain:
     net = NetChain(
@@ -77,11 +79,7 @@ def test_a_ramp_with_another_reader_or_before_a_mean_pooling_stays():
 
 
 def _images(n: int = 48) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(5)
-    y = rng.integers(0, 3, n)
-    x = rng.normal(size=(n, 1, 14, 14)).astype(np.float32)
-    x[np.arange(n), 0, 2 * y, 2 * y] += 3.0
-    return x, y.astype(np.int64)
+    return marked_images(n, size=14, spacing=2, seed=5)
 
 
 def test_nettrain_reports_the_move_and_trains_the_weights_of_the_net_as_written(monkeypatch: pytest.MonkeyPatch):
