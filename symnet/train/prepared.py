@@ -149,7 +149,9 @@ def automatic_rounds(batches_per_round: int) -> int:
     0.90 after 5 rounds instead of 7 but ended at 0.903 and 0.903 instead of 0.912 and 0.914
     (with batch 64: after 4 rounds, ending at 0.908 and 0.907). The rate's shape did not make up
     for it: an exponential decay to the same floor over 12 rounds reached 0.90 after 7 rounds
-    and ended at 0.906; Adam at 4e-3 with a 5% warmup stayed below 0.894 for 6 rounds.
+    and ended at 0.906; Adam at 4e-3 with a 5% warmup stayed below 0.894 for 6 rounds; at 3e-3
+    it reached 0.90 after 7 and 6 rounds and ended at 0.915 and 0.913 (at 2e-3: 7 and 7, 0.912 and
+    0.914), too close to call a better rule.
     """
     return min(1000, max(5, math.ceil(UPDATE_BUDGET / batches_per_round)))
 
