@@ -56,7 +56,7 @@ from ..engine import CompiledNet
 from ..errors import NetError
 from ..layers.base import Layer
 from .arrays import LeafArrays
-from .compiled import TrainingForward
+from .compiled import TrainingForward, opaque_max_pooling
 from .data import Table
 from .kernels import training_kernels
 from .losses import LossTerm
@@ -109,6 +109,8 @@ class SingleProcessRunner:
         compiled_plan, self.pools_before_ramps = training_plan(plan, self.wires)
         # and convolutions that oneDNN computes slowly, as matrix products: see symnet.train.kernels
         compiled_plan, self.kernels = training_kernels(compiled_plan, device=device, dtype=dtype, autocast=mixed, compiled=compile)
+        if compile:  # max pooling by torch's kernels inside the compiled graph: see symnet.train.compiled
+            compiled_plan = opaque_max_pooling(compiled_plan)
         module = CompiledNet(net, compiled_plan).to(device=device, dtype=dtype)
         has_convolution = any(layer.kind in CONVOLUTIONS for _, layer in plan.leaves)
         images = {p for p in self.input_ports if net.types[p].rank == 3}  # type: ignore[index]

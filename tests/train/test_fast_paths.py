@@ -7,6 +7,7 @@ import functools
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch._dynamo.utils import counters
 
 from symnet import (
@@ -23,6 +24,7 @@ from symnet import (
     SoftmaxLayer,
 )
 from symnet.engine import flatten_net
+from symnet.train.compiled import _opaque_max_pool2d
 from symnet.train.options import Method
 
 QUIET = {"training_progress_reporting": None, "random_seeding": 7}
@@ -85,6 +87,18 @@ def test_compile_true_traces_the_training_step_as_one_graph_and_trains_the_weigh
     expected, trained = _arrays(eager["TrainedNet"]), _arrays(compiled["TrainedNet"])
     for name in expected:
         np.testing.assert_allclose(trained[name], expected[name], rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding"), [((2, 2), (2, 2), (0, 0)), ((3, 3), (2, 1), (1, 1))])
+def test_the_compiled_steps_max_pooling_gives_torchs_values_and_gradients(kernel, stride, padding):
+    x = torch.randn(3, 4, 9, 8, dtype=torch.float64).contiguous(memory_format=torch.channels_last).requires_grad_()
+    y = _opaque_max_pool2d(x, kernel, stride, padding)
+    expected = F.max_pool2d(x, kernel, stride, padding)
+    grad = torch.randn_like(expected)
+    assert y.is_contiguous(memory_format=torch.channels_last) == expected.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(y, expected, rtol=0, atol=0)
+    torch.testing.assert_close(torch.autograd.grad(y, x, grad)[0], torch.autograd.grad(expected, x, grad)[0], rtol=0, atol=0)
+    assert torch.autograd.gradcheck(lambda t: _opaque_max_pool2d(t, kernel, stride, padding), (x,))
 
 
 def _untraceable(x: torch.Tensor) -> torch.Tensor:
