@@ -92,11 +92,11 @@ def _cache_frozen_features(value: Any) -> bool:
 
 def _compile(value: Any) -> bool:
     # off by default (AutomaticChoices["compile"] says False): it does not pay on the CPUs measured.
-    # The notebook CNN, float32, batch 128, 1 thread, compiled and eager interleaved in one process
-    # (per-batch medians; bench/bench_speed.py --compile measures the same as line (9)):
+    # The notebook CNN, float32, batch 128, 1 thread, compiled and eager interleaved in one process:
     # a compiled step, traced as one graph without breaks (symnet.train.compiled), took 0.90-1.39x
-    # the eager step's time (median 1.21 over 6 pairs; 1.41-1.44 before max pooling was kept as
-    # torch's kernels), since inductor calls the same oneDNN convolutions and adds layout copies,
+    # the eager step's time (per-batch medians, median 1.21 over 6 pairs; 1.41-1.44 before max
+    # pooling was kept as torch's kernels; bench/bench_speed.py --compile, whole rounds: 1.24 and
+    # 1.47), since inductor calls the same oneDNN convolutions and adds layout copies,
     # while eager already has the fused Adam, channels-last and the ReLU after pooling; and
     # compiling cost 15 s cold (4-7 s with inductor's disk cache warm), about an eager epoch.
     return boolean(value, where="NetTrain", option="compile")
