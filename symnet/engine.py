@@ -211,7 +211,7 @@ class CompiledNet(nn.Module):
         if self._single_chain and not (has_lengths and self._uses_lengths) and all(w in self._chain_depth for w in wires):
             # A chain: run the steps up to the deepest wanted wire, keeping only what is asked.
             depths = [self._chain_depth[w] for w in wires]
-            deepest = max(depths, default=0)
+            deepest = max(depths) if depths else 0  # not max(default=): Dynamo may not trace it (symnet.train.compiled)
             x = inputs[0]
             kept = {0: x}
             for depth, (module, _, _) in enumerate(self._steps[:deepest], start=1):
