@@ -66,6 +66,8 @@ from .rewrite import training_plan
 from .sequences import batch_lengths, real_positions
 from .threads import ThreadProbe
 
+PROBED_BATCH_VALUES = 2**15  # the smallest batch (examples × values each) whose thread count NetTrain measures
+
 CONVOLUTIONS = ("ConvolutionLayer", "DeconvolutionLayer", "PoolingLayer")
 EVALUATION_BATCH = 1024
 
@@ -134,10 +136,13 @@ class SingleProcessRunner:
         # Tiny batches on a CPU: waking a second thread costs more than it saves.
         parameters = sum(p.numel() for p in self.parameters)
         self.single_thread = device == "cpu" and not has_convolution and batch_size * example_size < 2**15 and parameters < 2**16
-        # Large convolutional batches on a CPU: all threads, unless the first batches show that one
-        # is faster because other processes keep the cores busy (symnet.train.threads)
+        # Convolutional batches on a CPU: all threads, unless the first batches show that one is
+        # faster because other processes keep the cores busy (symnet.train.threads). From 2**15
+        # values a batch: the notebook CNN's batches of 64 (50,176 values) ran 8.6x slower on 2 busy
+        # cores than on 1 while the bound was 2**16; below 2**15 the batch is small enough that the
+        # probe's own batches would be most of a short training
         threads = torch.get_num_threads()
-        large = device == "cpu" and has_convolution and batch_size * example_size >= 2**16 and threads > 1
+        large = device == "cpu" and has_convolution and batch_size * example_size >= PROBED_BATCH_VALUES and threads > 1
         self.thread_probe = ThreadProbe(threads) if large else None
         self._last: tuple[list[torch.Tensor], dict[str, torch.Tensor]] = ([], {})
         self._kept: list[torch.Tensor] | None = None
