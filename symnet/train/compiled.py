@@ -35,18 +35,14 @@ import torch
 import torch.nn.functional as F
 
 from ..engine import CompiledNet, Plan
-from .losses import LossTerm
+from .losses import LossTerm, weighted_loss
 
 
 def _step(module: CompiledNet, wires: Sequence[int], terms: Sequence[LossTerm], inputs: list[torch.Tensor],
           targets: list[torch.Tensor | None]) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The weighted loss of a batch and the values the losses look at (what the runner's eager forward computes)."""
     values = module.run(inputs, wires)
-    loss = None
-    for term, value, target in zip(terms, values, targets):
-        part = term.loss(value, target) * term.weight
-        loss = part if loss is None else loss + part
-    return loss, values  # type: ignore[return-value]
+    return weighted_loss(terms, values, targets), values
 
 
 class TrainingForward:

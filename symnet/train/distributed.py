@@ -52,6 +52,7 @@ from ..errors import NetError
 from ..layers.batch_statistics import over_processes
 from ..workers import TEST_EXIT, ProcessFailed, exit_for_test, shares
 from .data import Table
+from .losses import weighted_loss
 from .runner import SingleProcessRunner
 from .sequences import batch_lengths, real_positions
 
@@ -150,12 +151,8 @@ class DistributedRunner(SingleProcessRunner):
             with self.autocast(), over_processes(1.0 if weight else 0.0):
                 # each example's sequence lengths travel in the batch (batch axis first), so a share carries its own
                 values = self.parallel(*(local[p] for p in self.input_ports), lengths=batch_lengths(local, self.input_ports))
-                loss = None
-                for term, value, length in zip(self.terms, values, self.value_lengths(local)):
-                    part = term.loss(value, local.get(term.port), length) * term.weight
-                    loss = part if loss is None else loss + part
                 # weighted by this rank's share, so that DDP's mean over the ranks is the whole batch's mean
-                loss = loss * weight  # type: ignore[operator]
+                loss = weighted_loss(self.terms, values, [local.get(term.port) for term in self.terms], self.value_lengths(local)) * weight
             # the batch's loss (each rank's weighted loss summed and divided by the ranks) and whether a rank asked to
             # stop after the last batch, exchanged with the gradients (see send_loss)
             flag = torch.tensor([1.0 if self._stop_asked else 0.0], dtype=loss.dtype, device=loss.device)

@@ -17,7 +17,7 @@ softmax: faster, and exact where probabilities underflow.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +80,16 @@ class LossTerm:
         form = f'("{self.layer.target_form}")' if isinstance(self.layer, CrossEntropyLossLayer) else "()"
         weight = f" × {self.weight:g}" if self.weight != 1 else ""
         return f'{self.layer.kind}{form} on "{self.port}"{weight}' + (" (from logits)" if self.fused else "")
+
+
+def weighted_loss(terms: Sequence[LossTerm], values: Sequence[torch.Tensor], targets: Sequence[torch.Tensor | None],
+                  lengths: Sequence[torch.Tensor | None] | None = None) -> torch.Tensor:
+    """A batch's loss: each term's mean loss on its value (and target, and lengths where padded) times its weight, summed."""
+    loss = None
+    for index, (term, value, target) in enumerate(zip(terms, values, targets)):
+        part = term.loss(value, target, None if lengths is None else lengths[index]) * term.weight
+        loss = part if loss is None else loss + part
+    return loss  # type: ignore[return-value]
 
 
 def at_least_float32(value: torch.Tensor) -> torch.Tensor:

@@ -59,7 +59,7 @@ from .arrays import LeafArrays
 from .compiled import TrainingForward, opaque_max_pooling
 from .data import Table
 from .kernels import training_kernels
-from .losses import LossTerm
+from .losses import LossTerm, weighted_loss
 from .options import Method, check_globs_match, multiplier_for, parse_multipliers
 from .prepared import one_thread
 from .rewrite import training_plan
@@ -192,11 +192,7 @@ class SingleProcessRunner:
             if computed is not None:
                 return computed
         values = self.module.run(inputs, self.wires, lengths)
-        loss = None
-        for term, value, length in zip(self.terms, values, self.value_lengths(batch)):
-            part = term.loss(value, batch.get(term.port), length) * term.weight
-            loss = part if loss is None else loss + part
-        return loss, values  # type: ignore[return-value]
+        return weighted_loss(self.terms, values, [batch.get(term.port) for term in self.terms], self.value_lengths(batch)), values
 
     @property
     def compile_fallback(self) -> str | None:
