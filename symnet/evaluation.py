@@ -185,14 +185,14 @@ class _Run:
         if isinstance(request, NetPortGradient):
             prepared = self.prepared
             lengths = dict(prepared.lengths) if prepared.lengths else None
+            which = gradient_target(self.runnable, module, prepared.tensors, request)  # a mistake is named before any process starts
             if self.placement.distributed:
-                gradient_target(self.runnable, module, prepared.tensors, request)  # a mistake is named before any process starts
                 assert split_gradient is not None, "symnet/__init__ plugs in split_gradient"
-                grad = split_gradient(self.placement, self.runnable, module, prepared.tensors, lengths, request, dtype=self.dtype, where=net.kind)
+                grad = split_gradient(self.placement, self.runnable, module, prepared.tensors, lengths, which, dtype=self.dtype, where=net.kind)
             else:
-                grad = gradient(net, module, prepared.tensors, lengths, request, self.device)
-            if len(request.path) == 1 and request.path[0] in prepared.tensors:
-                return _to_python(grad, single, prepared.lengths.get(request.path[0]) if prepared.lengths else None)
+                grad = gradient(net, module, prepared.tensors, lengths, which, self.device)
+            if isinstance(which, str):  # an input port's gradient, example by example
+                return _to_python(grad, single, prepared.lengths.get(which) if prepared.lengths else None)
             return grad.numpy()
         if isinstance(request, NetPort):
             wire = _wire_for(self.runnable, module.plan, request)
@@ -250,14 +250,14 @@ def gradient_target(net: Layer, module: CompiledNet, tensors: Mapping[str, torch
 
 
 def gradient(net: Layer, module: CompiledNet, tensors: Mapping[str, torch.Tensor], lengths: Mapping[str, torch.Tensor] | None,
-             request: NetPortGradient, device: str) -> torch.Tensor:
-    """The gradient of the sum of the net's outputs (padded positions left out) for a batch, on the CPU.
+             which: tuple[int, str] | str, device: str) -> torch.Tensor:
+    """The gradient of the sum of the net's outputs (padded positions left out) for a batch, on the CPU,
+    by ``which`` (:func:`gradient_target`'s answer: an input port, or a leaf's array of ``module``).
 
     Every example adds its own part (examples do not meet in evaluation mode), so the gradient of a
     batch is the sum of its shares' array gradients, and its input gradient their concatenation."""
     inputs = {p: t.to(device).detach().clone().requires_grad_(t.is_floating_point()) for p, t in tensors.items()}
     port_lengths = [lengths.get(p) for p in net.input_ports()] if lengths else None
-    which = gradient_target(net, module, tensors, request)
     target = inputs[which] if isinstance(which, str) else getattr(module.leaves[which[0]], which[1])
     # The cached module's arrays do not require gradients; this one does, for this call only.
     frozen = not target.requires_grad

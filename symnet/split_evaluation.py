@@ -33,7 +33,6 @@ from .engine import CompiledNet, cached_module, run_batches
 from .errors import NetError
 from .evaluation import gradient
 from .layers.base import Layer
-from .ports import NetPortGradient
 from .workers import ProcessFailed, Session, dumps, exit_for_test, launched, shares
 
 
@@ -99,27 +98,27 @@ def _sharing(placement: Placement, tensors: Mapping[str, torch.Tensor], lengths:
 
 
 def split_gradient(placement: Placement, net: Layer, module: CompiledNet, tensors: Mapping[str, torch.Tensor], lengths: Mapping[str, torch.Tensor] | None,
-                   request: NetPortGradient, *, dtype: torch.dtype, where: str) -> torch.Tensor:
+                   which: tuple[int, str] | str, *, dtype: torch.dtype, where: str) -> torch.Tensor:
     """NetPortGradient of a batch on ``placement.processes`` processes, each differentiating a contiguous share.
 
     Each example adds its own part to the summed outputs, so the batch's gradient by an array is
     the sum of the shares' (added in rank order) and its gradient by an input port is their
-    concatenation (in the order of the examples). The caller checks ``request`` first
-    (:func:`symnet.evaluation.gradient_target`), so a mistake is named before any process starts."""
+    concatenation (in the order of the examples). ``which`` is the caller's
+    :func:`symnet.evaluation.gradient_target` (so a mistake is named before any process starts);
+    every process compiles ``net`` to the same plan, so its leaf index means the same leaf there."""
     world = placement.processes
     share = _sharing(placement, tensors, lengths, where)
-    by_input = len(request.path) == 1 and request.path[0] in tensors
-    payloads = [dumps((placement, net, *share(rank), request, dtype), where) for rank in range(1, world)]
+    payloads = [dumps((placement, net, *share(rank), which, dtype), where) for rank in range(1, world)]
     with launched(placement, payloads, _differentiate_share, where=where, backend="gloo") as session:
         mine, mine_lengths = share(0)
         with session.sharing_cores():
-            value = gradient(net, module, mine, mine_lengths, request, session.device)
+            value = gradient(net, module, mine, mine_lengths, which, session.device)
         parts: list[Any] = [None] * world
         try:
             dist.gather_object(value, parts, dst=0)
         except (RuntimeError, dist.DistError) as error:
             raise _failed(session, where, placement, error) from None
-    if by_input:
+    if isinstance(which, str):  # an input port: the shares' gradients in the order of the examples
         return torch.cat(parts)
     total = parts[0]
     for part in parts[1:]:
@@ -128,12 +127,12 @@ def split_gradient(placement: Placement, net: Layer, module: CompiledNet, tensor
 
 
 def _differentiate_share(placement: Placement, net: Layer, tensors: dict[str, torch.Tensor], lengths: dict[str, torch.Tensor] | None,
-                         request: NetPortGradient, dtype: torch.dtype) -> None:
+                         which: tuple[int, str] | str, dtype: torch.dtype) -> None:
     """A worker's part of :func:`split_gradient`: its share's gradient, sent to rank 0."""
     rank = dist.get_rank()
     exit_for_test(rank)
     device = placement.device_for(rank)
-    dist.gather_object(gradient(net, cached_module(net, device, dtype), tensors, lengths, request, device), None, dst=0)
+    dist.gather_object(gradient(net, cached_module(net, device, dtype), tensors, lengths, which, device), None, dst=0)
 
 
 def _evaluate_share(placement: Placement, net: Layer, tensors: dict[str, torch.Tensor], lengths: dict[str, torch.Tensor] | None,
