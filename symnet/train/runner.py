@@ -271,7 +271,11 @@ class SingleProcessRunner:
         with torch.no_grad():
             for (path, _), leaf in zip(self.plan.leaves, self.module.leaves):
                 for name, tensor in arrays.get(path, {}).items():
-                    getattr(leaf, name).copy_(tensor)
+                    self._load_array(getattr(leaf, name), tensor)
+
+    def _load_array(self, target: torch.Tensor, whole: torch.Tensor) -> None:
+        """Copy a whole array into the module's (a sharded runner copies its shard of it)."""
+        target.copy_(whole)
 
     def optimizer_state(self) -> dict[str, Any]:
         return self.optimizer.state_dict()

@@ -111,16 +111,12 @@ class FullyShardedRunner(DistributedRunner):
         with self._whole():
             return self.module.leaf_arrays()
 
-    def load_arrays(self, arrays: LeafArrays) -> None:
-        """Each rank copies its own shard of the whole arrays it is given (no exchange)."""
-        with torch.no_grad():
-            for (path, _), leaf in zip(self.plan.leaves, self.module.leaves):
-                for name, tensor in arrays.get(path, {}).items():
-                    target = getattr(leaf, name)
-                    if isinstance(target, DTensor):
-                        target.to_local().copy_(_shard_like(target, tensor).to_local())
-                    else:
-                        target.copy_(tensor)
+    def _load_array(self, target: torch.Tensor, whole: torch.Tensor) -> None:
+        """Each rank copies its own shard of the whole array it is given (no exchange)."""
+        if isinstance(target, DTensor):
+            target.to_local().copy_(_shard_like(target, whole).to_local())
+        else:
+            target.copy_(whole)
 
     def evaluate(self, table: Table, limit: int | None = None) -> tuple[float, torch.Tensor | None, torch.Tensor | None]:
         with self._whole():
