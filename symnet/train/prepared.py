@@ -133,8 +133,9 @@ def automatic_batch_size(examples: int) -> int:
     on the first 50,000 Fashion-MNIST training images, validated on the other 10,000): over the
     same 12 rounds it reached validation accuracy 0.90 after 5 and 7 rounds (two seeds) against
     7 and 7 for 128 and ended equal (0.911, 0.913 against 0.912, 0.914), while each example cost
-    1.12× as much on one thread, and a batch of 64 images falls below the size for which NetTrain
-    measures whether one thread is faster (symnet.train.threads): 8.6× slower on 2 busy cores.
+    1.12× as much on one thread (and, while NetTrain measured the thread count only from batches
+    of 2**16 values, a batch of 64 images was 8.6× slower on 2 busy cores; symnet.train.runner
+    now measures it from 2**15).
     """
     return min(max(16, 2 ** int(math.log2(max(examples / 32, 1)))), 128, examples)
 
