@@ -170,10 +170,10 @@ def _train(net: Layer, data: Any, config: TrainConfig, want_confusion: bool, pla
         if isinstance(runner, DistributedRunner) and runner.communication.all_reduces:
             # the gradients' all-reduce on this rank, launch to completion (it overlaps the backward pass): bench_distributed's communication share
             automatic["communication"] = {"gradient_all_reduce_seconds": round(runner.communication.seconds, 4), "all_reduces": runner.communication.all_reduces}
-        fallback = getattr(runner, "compile_fallback", None)
+        fallback = runner.compile_fallback
         if fallback is not None:
             automatic["compile"] = f"False: torch.compile could not trace the training step as one graph ({fallback}); it ran eagerly"
-        probe = getattr(runner, "thread_probe", None)
+        probe = runner.thread_probe
         if probe is not None and probe.report is not None:
             automatic["threads"] = probe.report
         # inside: the final measurements of a distributed run are collectives of its runner
