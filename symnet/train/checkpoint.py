@@ -258,11 +258,11 @@ class Checkpointer:
                 due = bool(runner.main_value(1.0 if due else 0.0))
             if not due:
                 continue
-            path = file_for(spec, state.rounds, state.batches)
             current = runner.arrays()
             if not self.main:
-                runner.optimizer_state()
+                runner.optimizer_state()  # this rank's part in gathering it; rank 0 writes
                 continue
+            path = file_for(spec, state.rounds, state.batches)
             tensors = flat_arrays(current)
             if state.best_arrays is not None:
                 tensors.update({f"best:{k}": v for k, v in flat_arrays(state.best_arrays).items()})
