@@ -48,7 +48,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train import nettrain_time_to_accuracy, notebook_module, symnet_net  # noqa: E402
+from bench_train import nettrain_time_to_accuracy, notebook_module, plain_epoch, symnet_net  # noqa: E402
 
 from symnet import All, NetTrain, datasets  # noqa: E402
 from symnet.train import kernels  # noqa: E402
@@ -78,24 +78,6 @@ def matmul_ceiling(size: int = 2048, trials: int = 5) -> float:
         torch.mm(a, b)
         best = max(best, 2 * size**3 / (time.perf_counter() - start) / 1e9)
     return best
-
-
-def plain_loop(images: torch.Tensor, labels: torch.Tensor, seed: int, bfloat16: bool = False) -> float:
-    """A hand-written float32 loop over in-memory tensors (randperm, index, forward, backward, step),
-    optionally with the forward pass under bfloat16 autocast (what "Mixed" does)."""
-    torch.manual_seed(seed)
-    model = notebook_module()
-    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
-    order = torch.randperm(len(images))
-    start = time.perf_counter()
-    for i in range(0, len(images), BATCH):
-        index = order[i : i + BATCH]
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
-            loss = F.cross_entropy(model(images[index].float().div_(255).unsqueeze(1)), labels[index])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    return time.perf_counter() - start
 
 
 def nettrain(net, data, seed: int, precision: str, threads: int | None = None, compile: bool = False) -> tuple[float, dict]:
@@ -172,9 +154,9 @@ def main() -> None:
     for repeat in range(args.repeats):
         before = matmul_ceiling()
         ours, choices = nettrain(net, data, repeat, "Real32")
-        plain = plain_loop(images, labels, repeat)
+        plain = plain_epoch(images, labels, repeat)
         mixed, mixed_choices = nettrain(net, data, repeat, "Mixed")
-        plain_bfloat16 = plain_loop(images, labels, repeat, bfloat16=True)
+        plain_bfloat16 = plain_epoch(images, labels, repeat, bfloat16=True)
         one = nettrain(net, data, repeat, "Real32", threads=1)[0] if threads > 1 else ours
         without = nettrain_without_kernels(net, data, repeat) if args.kernels else ours
         compiled = nettrain(net, data, repeat, "Real32", compile=True)[0] if args.compile else ours

@@ -44,8 +44,9 @@ def symnet_net(class_names):
     return initialized_cnn(class_names)
 
 
-def plain_epoch(images: torch.Tensor, labels: torch.Tensor, seed: int) -> float:
-    """The loop a PyTorch user writes for in-memory data: randperm, index, forward, backward, step."""
+def plain_epoch(images: torch.Tensor, labels: torch.Tensor, seed: int, bfloat16: bool = False) -> float:
+    """The loop a PyTorch user writes for in-memory data: randperm, index, forward, backward, step;
+    ``bfloat16``: the forward pass under bfloat16 autocast (what "Mixed" does)."""
     torch.manual_seed(seed)
     model = notebook_module()
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
@@ -55,7 +56,8 @@ def plain_epoch(images: torch.Tensor, labels: torch.Tensor, seed: int) -> float:
     for i in range(0, len(images), BATCH):
         index = order[i : i + BATCH]
         x = images[index].float().div_(255).unsqueeze(1)
-        loss = F.cross_entropy(model(x), labels[index])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
+            loss = F.cross_entropy(model(x), labels[index])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
